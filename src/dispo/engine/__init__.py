@@ -1,0 +1,78 @@
+"""The engine: every outcome of every row, as vectorized Polars expressions.
+
+``evaluate`` is the one entry point; the pipeline runner, the Python API and the Spark partition
+function all call it. It never touches files.
+
+Stages, in SPEC order, each a function ``add_*(frame, *, as_of, assumptions) -> frame``:
+
+1. ``defaults.apply_defaults`` – SPEC section 1 defaults (R1, S1, H0, H1 …)
+2. ``shared.add_shared``       – section 3 (D1, S2, S3 …)
+3. ``tax.add_tax``             – section 4 (T1–T12, B1)
+4. ``lender.add_lender``       – section 5 (L1–L9)
+5. ``hold.add_hold``           – section 6 (H2–H9)
+
+Between stages the frame is "wide": the schema columns after defaults, the state facts of
+``data/states.csv`` (``judicial``, ``foreclosure_days``, ``foreclosure_legal_cost``,
+``purchase_money_nonrecourse``, ``short_sale_nonrecourse``), the tax parameters of the row's
+(tax_year, filing_status) from ``params.tax_param_frame()`` and every intermediate column. The
+wide frame is what ``dispo explain`` shows; ``results_frame`` selects the SPEC section 7 columns.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+import polars as pl
+
+from dispo import params, schema
+from dispo.engine import defaults, hold, lender, shared, tax
+from dispo.params import Assumptions
+
+__all__ = ["evaluate", "evaluate_wide", "results_frame"]
+
+
+def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumptions: Assumptions | None = None,
+                  cfg_defaults: Mapping[str, Any] | None = None) -> pl.LazyFrame:
+    """The wide frame (every intermediate) as a LazyFrame, for typed input rows.
+
+    ``frame`` holds schema columns (optional ones may be absent) of valid rows; other columns are
+    ignored here (``results_frame`` carries them through).
+    """
+    assumptions = assumptions or Assumptions.from_overrides()
+    cfg = dict(cfg_defaults or {})
+    lf = frame.lazy()
+    keep = [c for c in lf.collect_schema().names() if c in schema.NAMES or c in schema.LINEAGE_COLUMNS]
+    lf = defaults.with_all_columns(lf.select(keep))
+    lf = lf.join(params.state_frame().lazy(), on="state", how="left", maintain_order="left")
+    lf = defaults.apply_defaults(lf, as_of=as_of, assumptions=assumptions, cfg=cfg)
+    lf = lf.join(params.tax_param_frame().lazy(), on=["tax_year", "filing_status"], how="left",
+                 maintain_order="left")
+    for stage in (shared.add_shared, tax.add_tax, lender.add_lender, hold.add_hold):
+        lf = stage(lf, as_of=as_of, assumptions=assumptions)
+    return lf
+
+
+def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None) -> pl.DataFrame:
+    """SPEC section 7 ``results``: lineage, the input columns after defaults, extra input columns
+    carried through unchanged, then exactly the outputs of sections 3–6."""
+    lineage = [c for c in schema.LINEAGE_COLUMNS if c in wide.columns]
+    out = wide.select(*lineage, *schema.NAMES)
+    if original is not None:
+        extras = [c for c in original.columns if c not in schema.NAMES and c not in schema.LINEAGE_COLUMNS]
+        if extras:
+            out = out.hstack(original.select(extras))
+    present = [c for c in schema.RESULT_OUTPUTS if c in wide.columns]
+    return out.hstack(wide.select(present))
+
+
+def evaluate(frame: pl.DataFrame, *, as_of: date, assumptions: Assumptions | Mapping[str, float] | None = None,
+             defaults: Mapping[str, Any] | None = None) -> pl.DataFrame:
+    """Every output column of SPEC section 7 for already-typed, valid rows (the Python API).
+
+    >>> results = evaluate(df, as_of=date(2026, 11, 22), assumptions={"reo_discount": 0.3})
+    """
+    if not isinstance(assumptions, Assumptions):
+        assumptions = Assumptions.from_overrides(assumptions)
+    wide = evaluate_wide(frame, as_of=as_of, assumptions=assumptions, cfg_defaults=defaults).collect()
+    return results_frame(wide, frame)

@@ -1,0 +1,177 @@
+"""Shared definitions of SPEC section 3: debt, equity, depreciation (D1), basis and Sec. 121 (S2, S3).
+
+Each function is named after the column it produces, takes the columns it needs as expressions and
+returns an expression. Money in dollars, months as whole calendar months unless said otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from dispo.engine.dates import months_between
+from dispo.params import Assumptions
+
+SEC121_HARDSHIPS = ("job_loss", "medical", "divorce", "death")
+DEPRECIATION_YEARS = 27.5  # residential rental property recovery period, §168(c)
+
+
+def debt(first_lien_balance: pl.Expr, second_lien_balance: pl.Expr) -> pl.Expr:
+    """Principal owed to all liens ($)."""
+    return first_lien_balance + second_lien_balance
+
+
+def payoff(debt: pl.Expr, arrears: pl.Expr) -> pl.Expr:
+    """debt + arrears ($)."""
+    return debt + arrears
+
+
+def equity(market_value: pl.Expr, payoff: pl.Expr) -> pl.Expr:
+    """market_value − payoff ($)."""
+    return market_value - payoff
+
+
+def negative_equity(equity: pl.Expr) -> pl.Expr:
+    """max(0, −equity) ($)."""
+    return pl.max_horizontal(0.0, -equity)
+
+
+def ltv(payoff: pl.Expr, market_value: pl.Expr) -> pl.Expr:
+    """payoff / market_value (ratio)."""
+    return payoff / market_value
+
+
+def underwater(market_value: pl.Expr, selling_cost_rate: pl.Expr, payoff: pl.Expr) -> pl.Expr:
+    """market_value·(1 − selling_cost_rate) < payoff."""
+    return market_value * (1 - selling_cost_rate) < payoff
+
+
+def months_held(purchase_date: pl.Expr, as_of: date) -> pl.Expr:
+    """months_between(purchase_date, as_of) (months)."""
+    return months_between(purchase_date, as_of)
+
+
+def basis_in_service(purchase_price: pl.Expr, capital_improvements: pl.Expr, casualty_losses: pl.Expr,
+                     fmv_at_conversion: pl.Expr) -> pl.Expr:
+    """D1: purchase_price + capital_improvements, or for a converted home (fmv_at_conversion given)
+    min(fmv_at_conversion, purchase_price + capital_improvements − casualty_losses) ($)."""
+    converted = pl.min_horizontal(fmv_at_conversion, purchase_price + capital_improvements - casualty_losses)
+    return pl.when(fmv_at_conversion.is_not_null()).then(converted).otherwise(purchase_price + capital_improvements)
+
+
+def depreciable_base(basis_in_service: pl.Expr, land_value: pl.Expr, building_share: float) -> pl.Expr:
+    """D1: max(0, basis_in_service − land_value), or building_share·basis_in_service when land_value
+    is null ($)."""
+    return (
+        pl.when(land_value.is_null())
+        .then(basis_in_service * building_share)
+        .otherwise(pl.max_horizontal(0.0, basis_in_service - land_value))
+    )
+
+
+def years_in_service(rental_start_date: pl.Expr, as_of: date) -> pl.Expr:
+    """D1: months_between(rental_start_date, as_of) / 12 (years)."""
+    return months_between(rental_start_date, as_of) / 12
+
+
+def allowable_depreciation(occupancy: pl.Expr, depreciable_base: pl.Expr, years_in_service: pl.Expr) -> pl.Expr:
+    """D1: for rentals min(depreciable_base, depreciable_base/27.5 · years_in_service); else 0 ($)."""
+    allowable = pl.min_horizontal(depreciable_base, depreciable_base / DEPRECIATION_YEARS * years_in_service)
+    return pl.when(occupancy == "rental").then(pl.max_horizontal(0.0, allowable)).otherwise(0.0)
+
+
+def depreciation(depreciation_taken: pl.Expr, allowable_depreciation: pl.Expr) -> pl.Expr:
+    """D1 (§1016(a)(2), allowed or allowable): max(depreciation_taken, allowable_depreciation) ($)."""
+    return pl.max_horizontal(depreciation_taken, allowable_depreciation)
+
+
+def depreciation_under_claimed(allowable_depreciation: pl.Expr, depreciation_taken: pl.Expr) -> pl.Expr:
+    """D1: allowable_depreciation − depreciation_taken when positive, else 0 ($)."""
+    return pl.max_horizontal(0.0, allowable_depreciation - depreciation_taken)
+
+
+def adjusted_basis(purchase_price: pl.Expr, capital_improvements: pl.Expr, casualty_losses: pl.Expr,
+                   depreciation: pl.Expr) -> pl.Expr:
+    """purchase_price + capital_improvements − casualty_losses − depreciation ($)."""
+    return purchase_price + capital_improvements - casualty_losses - depreciation
+
+
+def loss_basis(adjusted_basis: pl.Expr, fmv_at_conversion: pl.Expr, depreciation: pl.Expr) -> pl.Expr:
+    """adjusted_basis, or min(adjusted_basis, fmv_at_conversion − depreciation) for a converted home
+    (basis for loss, Treas. Reg. 1.168(i)-4(b)) ($)."""
+    return (
+        pl.when(fmv_at_conversion.is_not_null())
+        .then(pl.min_horizontal(adjusted_basis, fmv_at_conversion - depreciation))
+        .otherwise(adjusted_basis)
+    )
+
+
+def months_owned_last_5y(months_held: pl.Expr) -> pl.Expr:
+    """min(60, months_held) (months)."""
+    return pl.min_horizontal(60, months_held)
+
+
+def sec121_eligible(months_owned_last_5y: pl.Expr, months_lived_last_5y: pl.Expr,
+                    sec121_used_last_2y: pl.Expr) -> pl.Expr:
+    """S2: owned ≥ 24 and lived ≥ 24 of the last 60 months and no exclusion in the last 2 years,
+    whatever the occupancy today."""
+    return (months_owned_last_5y >= 24) & (months_lived_last_5y >= 24) & ~sec121_used_last_2y
+
+
+def sec121_max(sec121_eligible: pl.Expr, months_owned_last_5y: pl.Expr, months_lived_last_5y: pl.Expr,
+               sec121_used_last_2y: pl.Expr, hardship: pl.Expr, sec121_limit: pl.Expr) -> pl.Expr:
+    """S3: sec121_limit[status] if eligible; else, for a job_loss, medical, divorce or death hardship
+    (§121(c), Treas. Reg. 1.121-3) and no exclusion in the last 2 years,
+    limit·min(owned, lived)/24; else 0 ($)."""
+    reduced = sec121_limit * pl.min_horizontal(months_owned_last_5y, months_lived_last_5y) / 24
+    hardship_ok = hardship.is_in(SEC121_HARDSHIPS).fill_null(False) & ~sec121_used_last_2y
+    return (
+        pl.when(sec121_eligible).then(sec121_limit)
+        .when(hardship_ok).then(reduced)
+        .otherwise(0.0)
+    )
+
+
+def add_shared(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
+    """Adds the section 3 columns (and the D1 helpers basis_in_service, depreciable_base,
+    years_in_service, kept for ``dispo explain``)."""
+    c = pl.col
+    return (
+        frame.with_columns(
+            debt=debt(c("first_lien_balance"), c("second_lien_balance")),
+            months_held=months_held(c("purchase_date"), as_of),
+            basis_in_service=basis_in_service(c("purchase_price"), c("capital_improvements"), c("casualty_losses"),
+                                              c("fmv_at_conversion")),
+            years_in_service=years_in_service(c("rental_start_date"), as_of),
+        )
+        .with_columns(
+            payoff=payoff(c("debt"), c("arrears")),
+            depreciable_base=depreciable_base(c("basis_in_service"), c("land_value"), assumptions["building_share"]),
+            months_owned_last_5y=months_owned_last_5y(c("months_held")),
+        )
+        .with_columns(
+            equity=equity(c("market_value"), c("payoff")),
+            ltv=ltv(c("payoff"), c("market_value")),
+            underwater=underwater(c("market_value"), c("selling_cost_rate"), c("payoff")),
+            allowable_depreciation=allowable_depreciation(c("occupancy"), c("depreciable_base"),
+                                                          c("years_in_service")),
+            sec121_eligible=sec121_eligible(c("months_owned_last_5y"), c("months_lived_last_5y"),
+                                            c("sec121_used_last_2y")),
+        )
+        .with_columns(
+            negative_equity=negative_equity(c("equity")),
+            depreciation=depreciation(c("depreciation_taken"), c("allowable_depreciation")),
+            depreciation_under_claimed=depreciation_under_claimed(c("allowable_depreciation"),
+                                                                  c("depreciation_taken")),
+            sec121_max=sec121_max(c("sec121_eligible"), c("months_owned_last_5y"), c("months_lived_last_5y"),
+                                  c("sec121_used_last_2y"), c("hardship"), c("sec121_limit")),
+        )
+        .with_columns(
+            adjusted_basis=adjusted_basis(c("purchase_price"), c("capital_improvements"), c("casualty_losses"),
+                                          c("depreciation")),
+        )
+        .with_columns(
+            loss_basis=loss_basis(c("adjusted_basis"), c("fmv_at_conversion"), c("depreciation")),
+        )
+    )

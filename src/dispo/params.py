@@ -1,0 +1,203 @@
+"""Parameters as data: federal tax years, state foreclosure facts and model assumptions.
+
+The facts live in ``dispo/data`` (copied from the project's shared data); this module only reads
+them, once, and shapes them for vectorized joins. Nothing here is a number typed into code.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Mapping
+
+import polars as pl
+
+STATUSES = ("single", "mfj", "mfs", "hoh")
+#: tax_year range the schema accepts (SPEC section 1); the join table covers all of it.
+TAX_YEAR_MIN, TAX_YEAR_MAX = 2021, 2035
+
+
+def _data_text(name: str) -> str:
+    return resources.files("dispo").joinpath("data", name).read_text(encoding="utf-8")
+
+
+# --- federal tax years (data/tax_years.toml) ---------------------------------------------------
+
+@cache
+def tax_years() -> dict[str, Any]:
+    """The raw tax_years.toml."""
+    return tomllib.loads(_data_text("tax_years.toml"))
+
+
+@dataclass(frozen=True)
+class TaxRates:
+    """Rates that do not vary by year or status (tax_years.toml ``[rates]``)."""
+
+    ordinary: tuple[float, ...]  # 7 rates; the last applies above the last bound
+    ltcg: tuple[float, float, float]
+    unrecaptured_1250_max: float
+    niit: float
+
+
+@cache
+def tax_rates() -> TaxRates:
+    r = tax_years()["rates"]
+    return TaxRates(tuple(r["ordinary"]), tuple(r["ltcg"]), r["unrecaptured_1250_max"], r["niit"])
+
+
+def param_years() -> list[int]:
+    return sorted(int(y) for y in tax_years()["year"])
+
+
+#: Number of ordinary bracket bounds per status (6: the 10/12/22/24/32/35 % bands).
+N_BRACKET_BOUNDS = 6
+
+
+def _qpri_limit(year: int, status: str) -> float | None:
+    for period in tax_years()["qpri"]:
+        if period["first_year"] <= year <= period["last_year"]:
+            return float(period["limit"][status])
+    return None
+
+
+@cache
+def tax_param_frame() -> pl.DataFrame:
+    """One row per (tax_year, filing_status) for every tax_year the schema accepts.
+
+    Columns: ``tax_year``, ``filing_status``, ``tax_params_year`` (the nearest year with parameters,
+    SPEC section 3), ``ord_top_1`` … ``ord_top_6`` (upper bounds of the ordinary bands),
+    ``ltcg_t0``, ``ltcg_t15`` (upper bounds of the 0 % and 15 % long-term bands),
+    ``standard_deduction``, ``niit_threshold``, ``sec121_limit``, ``qpri_limit`` (the limit of the QPRI
+    period holding tax_year; null outside every period) and ``qpri_limit_arrangement`` (the last
+    period's limit, for a written arrangement made before the exclusion ended, rule T6).
+    """
+    data = tax_years()
+    years = param_years()
+    last_period = max(data["qpri"], key=lambda p: p["last_year"])
+    rows = []
+    for tax_year in range(TAX_YEAR_MIN, TAX_YEAR_MAX + 1):
+        py = min(max(tax_year, years[0]), years[-1])
+        y = data["year"][str(py)]
+        for status in STATUSES:
+            row: dict[str, Any] = {
+                "tax_year": tax_year,
+                "filing_status": status,
+                "tax_params_year": py,
+            }
+            bounds = y["ordinary"][status]
+            assert len(bounds) == N_BRACKET_BOUNDS, f"tax_years.toml {py} {status}: 6 bracket bounds expected"
+            for k, top in enumerate(bounds, start=1):
+                row[f"ord_top_{k}"] = float(top)
+            row["ltcg_t0"], row["ltcg_t15"] = (float(v) for v in y["ltcg"][status])
+            row["standard_deduction"] = float(y["standard_deduction"][status])
+            row["niit_threshold"] = float(data["niit_threshold"][status])
+            row["sec121_limit"] = float(data["sec121_limit"][status])
+            row["qpri_limit"] = _qpri_limit(tax_year, status)
+            row["qpri_limit_arrangement"] = float(last_period["limit"][status])
+            rows.append(row)
+    return pl.DataFrame(rows, schema_overrides={"tax_year": pl.Int32, "tax_params_year": pl.Int32,
+                                                "qpri_limit": pl.Float64})
+
+
+@cache
+def qpri_years() -> tuple[int, int]:
+    """First and last discharge year of the QPRI exclusion (rule T6: 2007..2025)."""
+    periods = tax_years()["qpri"]
+    return min(p["first_year"] for p in periods), max(p["last_year"] for p in periods)
+
+
+# --- states (data/states.csv) -----------------------------------------------------------------
+
+_BOOL = {"true": True, "false": False}
+
+
+@cache
+def states() -> tuple[dict[str, Any], ...]:
+    rows = []
+    for r in csv.DictReader(_data_text("states.csv").splitlines()):
+        rows.append({
+            "state": r["state"],
+            "judicial": _BOOL[r["judicial"]],
+            "foreclosure_days": float(r["foreclosure_days"]),
+            "foreclosure_legal_cost": float(r["foreclosure_legal_cost"]),
+            "purchase_money_nonrecourse": _BOOL[r["purchase_money_nonrecourse"]],
+            "short_sale_nonrecourse": _BOOL[r["short_sale_nonrecourse"]],
+        })
+    return tuple(rows)
+
+
+def state_codes() -> list[str]:
+    return [r["state"] for r in states()]
+
+
+@cache
+def state_frame() -> pl.DataFrame:
+    """states.csv as a frame for joining on ``state`` (rules R1, T2, L2, L4)."""
+    return pl.DataFrame(list(states()))
+
+
+# --- assumptions (data/assumptions.toml) --------------------------------------------------------
+
+@dataclass(frozen=True)
+class AssumptionSpec:
+    name: str
+    value: float
+    min: float
+    max: float
+    rule: str
+    doc: str
+
+
+@cache
+def assumption_specs() -> dict[str, AssumptionSpec]:
+    raw = tomllib.loads(_data_text("assumptions.toml"))
+    return {
+        name: AssumptionSpec(name, float(v["value"]), float(v["min"]), float(v["max"]), v["rule"], v["doc"])
+        for name, v in raw.items()
+    }
+
+
+class AssumptionError(ValueError):
+    """An unknown assumption name or a value outside its bounds."""
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The model assumptions of SPEC sections 5.1 and 5.2, with a pipeline's overrides applied.
+
+    Read a value as ``a["reo_discount"]`` or ``a.reo_discount``.
+    """
+
+    values: Mapping[str, float]
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def overrides(self) -> dict[str, float]:
+        """The assumptions that differ from their defaults (for reports)."""
+        specs = assumption_specs()
+        return {k: v for k, v in self.values.items() if v != specs[k].value}
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any] | None = None, where: str = "[assumptions]") -> "Assumptions":
+        specs = assumption_specs()
+        values = {name: s.value for name, s in specs.items()}
+        for name, raw in (overrides or {}).items():
+            if name not in specs:
+                raise AssumptionError(f"{where}: unknown assumption '{name}' (known: {', '.join(sorted(specs))})")
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                raise AssumptionError(f"{where}: {name} must be a number, got {raw!r}")
+            s = specs[name]
+            if not (s.min <= float(raw) <= s.max):
+                raise AssumptionError(f"{where}: {name} = {raw} is outside {s.min:g}..{s.max:g}")
+            values[name] = float(raw)
+        return cls(values)
