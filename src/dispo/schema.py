@@ -269,3 +269,19 @@ def markdown_table() -> str:
             f"| `{c.name}` | {c.dtype} | {'yes' if c.required else ''} | {c.default_text()} | {rule} | {c.doc} |"
         )
     return "\n".join(lines)
+
+
+#: Output columns that are floats but not money: rates and shares (kept to full precision in every
+#: file) and months. Every other float output is money in dollars, rounded to cents in CSV/HTML/XLSX.
+RATE_OUTPUTS: frozenset[str] = frozenset(
+    {"ltv", "breakeven_appreciation_rate"} | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
+)
+MONTH_OUTPUTS: frozenset[str] = frozenset({"breakeven_months", "foreclosure_months"})
+
+
+def is_money(column: str) -> bool:
+    """True for a money column (input or output): what CSV/HTML/XLSX round to cents."""
+    c = BY_NAME.get(column)
+    if c is not None:
+        return c.money
+    return column not in RATE_OUTPUTS and column not in MONTH_OUTPUTS
