@@ -1,5 +1,16 @@
-"""Tax outcome of a disposition, SPEC section 4 (T1–T12, B1). Being written: the interface below is
-fixed; the bodies land shortly."""
+"""Federal tax outcome of a disposition: SPEC section 4 (rules T1–T12) and B1.
+
+A disposition is one of ``sale``, ``short_sale``, ``deed_in_lieu``, ``foreclosure``, evaluated as if
+it happened on as_of at market_value (tax_year only picks the parameters). Each function below is
+named after the quantity it produces, takes the columns it needs as Polars expressions and returns
+an expression; money is in dollars. ``disposition`` composes T4–T11 for any amount realized, so the
+hold engine reuses it for a sale at the horizon (H6) and in its root search (H9).
+
+The tax parameter columns of the row's (tax_year, filing_status) are joined onto the wide frame
+before this stage (``params.tax_param_frame``): ``ord_top_1`` … ``ord_top_6``, ``ltcg_t0``,
+``ltcg_t15``, ``standard_deduction``, ``niit_threshold``, ``sec121_limit``, ``qpri_limit``,
+``qpri_limit_arrangement``. Flat rates come from ``params.tax_rates()``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,24 @@ from datetime import date
 
 import polars as pl
 
+from dispo import params, schema
+from dispo.engine.dates import is_long_term
 from dispo.params import Assumptions
+
+col = pl.col
+ZERO = pl.lit(0.0)
+
+
+def _pos(x: pl.Expr) -> pl.Expr:
+    """max(0, x)."""
+    return pl.max_horizontal(ZERO, x)
+
+
+# --- T1–T3: amount realized, cancelled debt, deficiency -----------------------------------------
+
+def sale_amount_realized(market_value: pl.Expr, selling_cost_rate: pl.Expr) -> pl.Expr:
+    """T1: market_value·(1 − selling_cost_rate) ($). A sale cancels no debt and leaves none owed."""
+    return market_value * (1 - selling_cost_rate)
 
 
 def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sale_discount: float) -> pl.Expr:
@@ -15,28 +43,356 @@ def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sal
     return short_sale_offer.fill_null(market_value * (1 - short_sale_discount))
 
 
-def relocation(occupancy: pl.Expr, relocation_assistance: float) -> pl.Expr:
-    """B1/L1: relocation_assistance for a primary home, else 0 ($)."""
-    return pl.when(occupancy == "primary").then(pl.lit(relocation_assistance)).otherwise(0.0)
+def short_sale_net(short_sale_price: pl.Expr, selling_cost_rate: pl.Expr) -> pl.Expr:
+    """T2: N = price·(1 − selling_cost_rate) ($)."""
+    return short_sale_price * (1 - selling_cost_rate)
 
 
-def disposition(*, amount_realized: pl.Expr, cod_income: pl.Expr, long_term: pl.Expr,
-                sec121_max: pl.Expr) -> dict[str, pl.Expr]:
-    """T4–T11 for one disposition, as composed expressions over the wide frame.
+def short_sale_recourse(recourse: pl.Expr, occupancy: pl.Expr, short_sale_nonrecourse: pl.Expr) -> pl.Expr:
+    """T2: a short sale of a primary home in a state whose short_sale_nonrecourse is true (California,
+    CCP 580e) is nonrecourse whatever ``recourse`` says."""
+    return recourse & ~((occupancy == "primary") & short_sale_nonrecourse)
+
+
+def shortfall(debt: pl.Expr, proceeds: pl.Expr) -> pl.Expr:
+    """T2/T3: max(0, debt − proceeds), proceeds being N for a short sale and FMV otherwise ($)."""
+    return _pos(debt - proceeds)
+
+
+def amount_realized(recourse: pl.Expr, proceeds: pl.Expr, debt: pl.Expr) -> pl.Expr:
+    """T2/T3: recourse: the proceeds (N or FMV); nonrecourse: max(proceeds, debt) — the whole debt
+    is realized (Tufts; Pub. 4681) ($)."""
+    return pl.when(recourse).then(proceeds).otherwise(pl.max_horizontal(proceeds, debt))
+
+
+def cod_income(recourse: pl.Expr, shortfall: pl.Expr, deficiency_forgiven_share: pl.Expr) -> pl.Expr:
+    """T2/T3: recourse: shortfall·deficiency_forgiven_share; nonrecourse debt never gives COD ($)."""
+    return pl.when(recourse).then(shortfall * deficiency_forgiven_share).otherwise(ZERO)
+
+
+def deficiency_owed(recourse: pl.Expr, shortfall: pl.Expr, cod_income: pl.Expr) -> pl.Expr:
+    """T2/T3: recourse: shortfall − COD (what the lenders do not forgive); nonrecourse 0 ($)."""
+    return pl.when(recourse).then(shortfall - cod_income).otherwise(ZERO)
+
+
+# --- T4: gain or loss ------------------------------------------------------------------------
+
+def gain(amount_realized: pl.Expr, adjusted_basis: pl.Expr) -> pl.Expr:
+    """T4: AR − adjusted_basis ($; negative is a loss)."""
+    return amount_realized - adjusted_basis
+
+
+def unrecaptured_1250_gain(gain: pl.Expr, depreciation: pl.Expr) -> pl.Expr:
+    """T4: min(gain, depreciation) for a gain, else 0 ($). Depreciation allowed or allowable (D1) is
+    never excluded by Sec. 121 (§121(d)(6))."""
+    return pl.when(gain >= 0).then(pl.min_horizontal(gain, depreciation)).otherwise(ZERO)
+
+
+def excluded_gain(gain: pl.Expr, unrecaptured_1250_gain: pl.Expr, sec121_max: pl.Expr) -> pl.Expr:
+    """T4: min(gain − unrecaptured_1250, sec121_max) for a gain, else 0 ($; rule S3)."""
+    return pl.when(gain >= 0).then(pl.min_horizontal(gain - unrecaptured_1250_gain, sec121_max)).otherwise(ZERO)
+
+
+def recognized_gain(gain: pl.Expr, excluded_gain: pl.Expr) -> pl.Expr:
+    """T4: gain − excluded_gain for a gain, else 0 ($)."""
+    return pl.when(gain >= 0).then(gain - excluded_gain).otherwise(ZERO)
+
+
+def deductible_loss(gain: pl.Expr, occupancy: pl.Expr, loss_basis: pl.Expr, amount_realized: pl.Expr) -> pl.Expr:
+    """T4: for a loss on a rental, max(0, loss_basis − AR) (a §1231 loss is ordinary); a personal-use
+    loss (primary, second_home) is not deductible ($)."""
+    return pl.when((gain < 0) & (occupancy == "rental")).then(_pos(loss_basis - amount_realized)).otherwise(ZERO)
+
+
+# --- T5: character -----------------------------------------------------------------------------
+
+def ltcg(long_term: pl.Expr, recognized_gain: pl.Expr, unrecaptured_1250_gain: pl.Expr) -> pl.Expr:
+    """T5: long-term: recognized_gain − unrecaptured_1250; short-term: 0 ($)."""
+    return pl.when(long_term).then(recognized_gain - unrecaptured_1250_gain).otherwise(ZERO)
+
+
+def stcg(long_term: pl.Expr, recognized_gain: pl.Expr) -> pl.Expr:
+    """T5: short-term: recognized_gain; long-term: 0 ($)."""
+    return pl.when(long_term).then(ZERO).otherwise(recognized_gain)
+
+
+def unrecaptured_1250(long_term: pl.Expr, unrecaptured_1250_gain: pl.Expr) -> pl.Expr:
+    """T5: u = unrecaptured_1250 gain when long-term, 0 when short-term (then it is all stcg) ($)."""
+    return pl.when(long_term).then(unrecaptured_1250_gain).otherwise(ZERO)
+
+
+# --- T6: cancelled-debt exclusions, in order ---------------------------------------------------
+
+def cod_excluded_bankruptcy(bankrupt: pl.Expr, cod_income: pl.Expr) -> pl.Expr:
+    """T6.1: a discharge in a Title 11 case excludes all COD (§108(a)(1)(A)) ($)."""
+    return pl.when(bankrupt).then(cod_income).otherwise(ZERO)
+
+
+def qpri_limit(qpri_limit: pl.Expr, qpri_limit_arrangement: pl.Expr, qpri_arrangement_before_2026: pl.Expr) -> pl.Expr:
+    """T6.2: the QPRI limit of the period holding tax_year; after the exclusion ended, the last
+    period's limit under a written arrangement made before 2026; null when the exclusion is not
+    available ($)."""
+    return qpri_limit.fill_null(pl.when(qpri_arrangement_before_2026).then(qpri_limit_arrangement))
+
+
+def cod_excluded_qpri(occupancy: pl.Expr, cod_income: pl.Expr, debt: pl.Expr, qpri_balance: pl.Expr,
+                      qpri_limit: pl.Expr, cod_left: pl.Expr) -> pl.Expr:
+    """T6.2 (§108(a)(1)(E), (h)): primary home only, when a limit applies: qpri = min(qpri_balance,
+    limit); excluded = max(0, COD − (debt − qpri)) — the discharge reaches the qualifying debt last
+    (§108(h)(4)) — never more than the COD left after bankruptcy ($)."""
+    qpri = pl.min_horizontal(qpri_balance, qpri_limit)
+    excluded = pl.min_horizontal(_pos(cod_income - (debt - qpri)), cod_left)
+    return pl.when((occupancy == "primary") & qpri_limit.is_not_null()).then(excluded).otherwise(ZERO)
+
+
+def cod_excluded_insolvency(insolvency_amount: pl.Expr, cod_left: pl.Expr) -> pl.Expr:
+    """T6.3 (§108(a)(1)(B), (d)(3)): min(COD left, insolvency_amount) ($)."""
+    return pl.min_horizontal(cod_left, insolvency_amount)
+
+
+# --- T7–T11: the tax -----------------------------------------------------------------------------
+
+def bracket_tax(x: pl.Expr, rate_cap: float | None = None) -> pl.Expr:
+    """T(x) = Σ rate_k·max(0, min(x, top_k) − top_{k−1}) over the row's ordinary brackets (top_0 = 0,
+    last top = ∞); with ``rate_cap`` every rate is capped (T25 of rule T8) ($)."""
+    rates = params.tax_rates().ordinary
+    if rate_cap is not None:
+        rates = tuple(min(r, rate_cap) for r in rates)
+    tops = [ZERO] + [col(f"ord_top_{k}") for k in range(1, params.N_BRACKET_BOUNDS + 1)]
+    terms = [r * _pos(pl.min_horizontal(x, tops[k + 1]) - tops[k]) for k, r in enumerate(rates[:-1])]
+    terms.append(rates[-1] * _pos(x - tops[-1]))
+    return pl.sum_horizontal(terms)
+
+
+def ordinary_income_after(other_taxable_income: pl.Expr, cod_taxable: pl.Expr, stcg: pl.Expr,
+                          deductible_loss: pl.Expr, released_passive_losses: pl.Expr) -> pl.Expr:
+    """T7: O2 = max(0, O + cod_taxable + stcg − deductible_loss − P); a loss beyond this year's
+    income is not carried forward here ($)."""
+    return _pos(other_taxable_income + cod_taxable + stcg - deductible_loss - released_passive_losses)
+
+
+def released_passive_losses(occupancy: pl.Expr, suspended_passive_losses: pl.Expr) -> pl.Expr:
+    """T7: P = suspended_passive_losses for rentals (released by a taxable disposition, §469(g)),
+    else 0 ($)."""
+    return pl.when(occupancy == "rental").then(suspended_passive_losses).otherwise(ZERO)
+
+
+def ordinary_tax(o2: pl.Expr, other_taxable_income: pl.Expr) -> pl.Expr:
+    """T7: T(O2) − T(O) ($; negative when a deductible loss saves tax)."""
+    return bracket_tax(o2) - bracket_tax(other_taxable_income)
+
+
+def tax_1250(o2: pl.Expr, unrecaptured_1250: pl.Expr) -> pl.Expr:
+    """T8: T25(O2 + u) − T25(O2): ordinary rates, never above 25 % per dollar ($)."""
+    cap = params.tax_rates().unrecaptured_1250_max
+    return bracket_tax(o2 + unrecaptured_1250, cap) - bracket_tax(o2, cap)
+
+
+def ltcg_tax(o2: pl.Expr, unrecaptured_1250: pl.Expr, ltcg: pl.Expr, ltcg_t0: pl.Expr, ltcg_t15: pl.Expr) -> pl.Expr:
+    """T9: long-term gain stacked on B = O2 + u: z in the 0 % band, f in the 15 % band, the rest at
+    20 % ($)."""
+    r0, r15, r20 = params.tax_rates().ltcg
+    b = o2 + unrecaptured_1250
+    top = b + ltcg
+    z = _pos(pl.min_horizontal(top, ltcg_t0) - b)
+    f = _pos(pl.min_horizontal(top, ltcg_t15) - pl.max_horizontal(b, ltcg_t0))
+    return r0 * z + r15 * f + r20 * (ltcg - z - f)
+
+
+def niit(stcg: pl.Expr, ltcg: pl.Expr, unrecaptured_1250: pl.Expr, o2: pl.Expr, standard_deduction: pl.Expr,
+         niit_threshold: pl.Expr) -> pl.Expr:
+    """T10 (§1411): 3.8 % of min(nii, max(0, magi − threshold)) with nii = stcg + ltcg + u and
+    magi = O2 + u + ltcg + standard_deduction (taxable income turned back into income) ($)."""
+    nii = stcg + ltcg + unrecaptured_1250
+    magi = o2 + unrecaptured_1250 + ltcg + standard_deduction
+    return params.tax_rates().niit * pl.min_horizontal(nii, _pos(magi - niit_threshold))
+
+
+Stages = list[dict[str, pl.Expr]]
+
+
+def disposition(prefix: str, *, amount_realized: pl.Expr, cod_income: pl.Expr, long_term: pl.Expr,
+                sec121_max: pl.Expr) -> Stages:
+    """T4–T11 for one disposition, as stages of column expressions named ``<prefix>_<quantity>``.
+
+    Apply them in order with ``apply_stages(frame, stages)``: each stage reads only columns of the
+    wide frame and of earlier stages. Materialising the intermediates keeps every expression small
+    (a composed tax expression repeats its inputs in every bracket term) and gives ``dispo explain``
+    each value. The hold engine calls this with its own prefix for a sale at the horizon (H6) and
+    inside its root search (H9).
 
     Reads by name: adjusted_basis, depreciation, loss_basis, occupancy, other_taxable_income,
-    suspended_passive_losses, bankrupt, qpri_balance, debt, tax_year, qpri_arrangement_before_2026,
-    insolvency_amount and the tax parameter columns. Returns expressions keyed gain,
-    excluded_gain, recognized_gain, deductible_loss, ltcg, stcg, unrecaptured_1250 (T5's u),
-    cod_income, cod_excluded_bankruptcy, cod_excluded_qpri, cod_excluded_insolvency, cod_excluded,
-    cod_taxable, ordinary_tax, tax_1250, ltcg_tax, niit, tax.
+    suspended_passive_losses, bankrupt, qpri_balance, debt, qpri_arrangement_before_2026,
+    insolvency_amount and the tax parameter columns. Produces ``<prefix>_`` amount_realized,
+    cod_income, gain, unrecaptured_1250_gain, excluded_gain, recognized_gain, deductible_loss,
+    ltcg, stcg, unrecaptured_1250 (T5's u), cod_excluded_bankruptcy, qpri_limit,
+    cod_excluded_qpri, cod_excluded_insolvency, cod_excluded, cod_taxable, ordinary_income_after
+    (O2), ordinary_tax, tax_1250, ltcg_tax, niit, tax.
     """
-    raise NotImplementedError
+    def p(name: str) -> pl.Expr:
+        return col(f"{prefix}_{name}")
+
+    def stage(**exprs: pl.Expr) -> dict[str, pl.Expr]:
+        return {f"{prefix}_{k}": v for k, v in exprs.items()}
+
+    return [
+        stage(amount_realized=amount_realized, cod_income=cod_income, long_term=long_term,
+              sec121_max=sec121_max),
+        stage(gain=gain(p("amount_realized"), col("adjusted_basis")),
+              cod_excluded_bankruptcy=cod_excluded_bankruptcy(col("bankrupt"), p("cod_income")),
+              qpri_limit=qpri_limit(col("qpri_limit"), col("qpri_limit_arrangement"),
+                                    col("qpri_arrangement_before_2026"))),
+        stage(unrecaptured_1250_gain=unrecaptured_1250_gain(p("gain"), col("depreciation")),
+              deductible_loss=deductible_loss(p("gain"), col("occupancy"), col("loss_basis"), p("amount_realized")),
+              cod_excluded_qpri=cod_excluded_qpri(col("occupancy"), p("cod_income"), col("debt"), col("qpri_balance"),
+                                                  p("qpri_limit"), p("cod_income") - p("cod_excluded_bankruptcy"))),
+        stage(excluded_gain=excluded_gain(p("gain"), p("unrecaptured_1250_gain"), p("sec121_max")),
+              cod_excluded_insolvency=cod_excluded_insolvency(
+                  col("insolvency_amount"), p("cod_income") - p("cod_excluded_bankruptcy") - p("cod_excluded_qpri"))),
+        stage(recognized_gain=recognized_gain(p("gain"), p("excluded_gain")),
+              cod_excluded=p("cod_excluded_bankruptcy") + p("cod_excluded_qpri") + p("cod_excluded_insolvency")),
+        stage(ltcg=ltcg(p("long_term"), p("recognized_gain"), p("unrecaptured_1250_gain")),
+              stcg=stcg(p("long_term"), p("recognized_gain")),
+              unrecaptured_1250=unrecaptured_1250(p("long_term"), p("unrecaptured_1250_gain")),
+              cod_taxable=p("cod_income") - p("cod_excluded")),
+        stage(ordinary_income_after=ordinary_income_after(
+            col("other_taxable_income"), p("cod_taxable"), p("stcg"), p("deductible_loss"),
+            released_passive_losses(col("occupancy"), col("suspended_passive_losses")))),
+        stage(ordinary_tax=ordinary_tax(p("ordinary_income_after"), col("other_taxable_income")),
+              tax_1250=tax_1250(p("ordinary_income_after"), p("unrecaptured_1250")),
+              ltcg_tax=ltcg_tax(p("ordinary_income_after"), p("unrecaptured_1250"), p("ltcg"), col("ltcg_t0"),
+                                col("ltcg_t15")),
+              niit=niit(p("stcg"), p("ltcg"), p("unrecaptured_1250"), p("ordinary_income_after"),
+                        col("standard_deduction"), col("niit_threshold"))),
+        stage(tax=p("ordinary_tax") + p("tax_1250") + p("ltcg_tax") + p("niit")),  # T11
+    ]
+
+
+def apply_stages(frame: pl.LazyFrame, stages: Stages) -> pl.LazyFrame:
+    """Adds the columns of each stage in order."""
+    for exprs in stages:
+        frame = frame.with_columns(**exprs)
+    return frame
+
+
+def merge_stages(*per_disposition: Stages) -> Stages:
+    """Stage k of every disposition side by side, so all of them are computed in one pass each."""
+    return [dict(kv for s in stages for kv in s.items()) for stages in zip(*per_disposition)]
+
+
+# --- B1: the borrower's cash ---------------------------------------------------------------------
+
+def relocation(occupancy: pl.Expr, relocation_assistance: float) -> pl.Expr:
+    """B1/L1: relocation_assistance for a primary home, else 0 ($)."""
+    return pl.when(occupancy == "primary").then(pl.lit(relocation_assistance)).otherwise(ZERO)
+
+
+def foreclosure_surplus(market_value: pl.Expr, reo_discount: float, payoff: pl.Expr,
+                        foreclosure_legal_cost: pl.Expr) -> pl.Expr:
+    """B1: max(0, market_value·(1 − reo_discount) − payoff − legal_cost): what an auction leaves
+    after all liens, arrears and the state's legal cost ($)."""
+    return _pos(market_value * (1 - reo_discount) - payoff - foreclosure_legal_cost)
+
+
+def sale_borrower_net(market_value: pl.Expr, selling_cost_rate: pl.Expr, payoff: pl.Expr, tax: pl.Expr) -> pl.Expr:
+    """B1 sale: market_value·(1 − selling_cost_rate) − payoff − tax ($; negative = cash to bring)."""
+    return market_value * (1 - selling_cost_rate) - payoff - tax
+
+
+def workout_borrower_net(relocation: pl.Expr, deficiency_owed: pl.Expr, tax: pl.Expr) -> pl.Expr:
+    """B1 short_sale and deed_in_lieu: relocation − deficiency_owed − tax ($)."""
+    return relocation - deficiency_owed - tax
+
+
+def foreclosure_borrower_net(foreclosure_surplus: pl.Expr, deficiency_owed: pl.Expr, tax: pl.Expr) -> pl.Expr:
+    """B1 foreclosure: surplus − deficiency_owed − tax ($)."""
+    return foreclosure_surplus - deficiency_owed - tax
+
+
+def borrower_best_option(sale: pl.Expr, short_sale: pl.Expr, deed_in_lieu: pl.Expr, foreclosure: pl.Expr,
+                         underwater: pl.Expr, dil_eligible: pl.Expr) -> pl.Expr:
+    """B1: the disposition with the largest borrower_net; short_sale and deed_in_lieu count only
+    when underwater (no lender approves either without a shortfall), deed_in_lieu only when
+    dil_eligible; ties go to the earlier of sale, short_sale, deed_in_lieu, foreclosure."""
+    candidates = {
+        "sale": sale,
+        "short_sale": pl.when(underwater).then(short_sale),
+        "deed_in_lieu": pl.when(underwater & dil_eligible).then(deed_in_lieu),
+        "foreclosure": foreclosure,
+    }
+    best = pl.max_horizontal(list(candidates.values()))
+    (first, first_value), *rest = candidates.items()
+    choice = pl.when(first_value == best).then(pl.lit(first))
+    for name, value in rest:  # SPEC order: the first that reaches the max wins ties
+        choice = choice.when(value == best).then(pl.lit(name))
+    return choice
+
+
+def years_to_new_mortgage(wait_years: float) -> pl.Expr:
+    """B1: Fannie Mae waiting period after the disposition (assumption wait_years_<d>) (years)."""
+    return pl.lit(wait_years)
+
+
+# --- the stage ----------------------------------------------------------------------------------
+
+def _proceeds_and_recourse(d: str) -> tuple[pl.Expr, pl.Expr]:
+    """(proceeds, recourse) of a debt-settling disposition: N and the T2 recourse for a short sale,
+    FMV and ``recourse`` for a deed-in-lieu or foreclosure (T3)."""
+    if d == "short_sale":
+        return (short_sale_net(col("short_sale_price"), col("selling_cost_rate")),
+                short_sale_recourse(col("recourse"), col("occupancy"), col("short_sale_nonrecourse")))
+    return col("market_value"), col("recourse")
 
 
 def add_tax(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
-    return frame.with_columns(
-        short_sale_price=short_sale_price(pl.col("short_sale_offer"), pl.col("market_value"),
+    """Adds, for each disposition d, ``<d>_<quantity>`` for every quantity of ``disposition`` plus
+    ``<d>_deficiency_owed`` and ``<d>_borrower_net``; then borrower_best_option and
+    years_to_new_mortgage_<d> (T1–T12, B1)."""
+    frame = frame.with_columns(
+        short_sale_price=short_sale_price(col("short_sale_offer"), col("market_value"),
                                           assumptions["short_sale_discount"]),
-        relocation=relocation(pl.col("occupancy"), assumptions["relocation_assistance"]),
+        relocation=relocation(col("occupancy"), assumptions["relocation_assistance"]),
+        foreclosure_surplus=foreclosure_surplus(col("market_value"), assumptions["reo_discount"], col("payoff"),
+                                                col("foreclosure_legal_cost")),
+        disposition_long_term=is_long_term(col("purchase_date"), as_of),
+    )
+
+    # T1–T3: amount realized, COD and deficiency of each disposition.
+    settle = {"sale_amount_realized": sale_amount_realized(col("market_value"), col("selling_cost_rate")),
+              "sale_cod_income": ZERO, "sale_deficiency_owed": ZERO}
+    for d in ("short_sale", "deed_in_lieu", "foreclosure"):
+        proceeds, is_recourse = _proceeds_and_recourse(d)
+        short = shortfall(col("debt"), proceeds)
+        cod = cod_income(is_recourse, short, col("deficiency_forgiven_share"))
+        settle[f"{d}_recourse"] = is_recourse
+        settle[f"{d}_shortfall"] = short
+        settle[f"{d}_amount_realized"] = amount_realized(is_recourse, proceeds, col("debt"))
+        settle[f"{d}_cod_income"] = cod
+        settle[f"{d}_deficiency_owed"] = deficiency_owed(is_recourse, short, cod)
+    frame = frame.with_columns(**settle)
+
+    # T4–T11, each disposition on as_of at market_value.
+    frame = apply_stages(frame, merge_stages(*(
+        disposition(d, amount_realized=col(f"{d}_amount_realized"), cod_income=col(f"{d}_cod_income"),
+                    long_term=col("disposition_long_term"), sec121_max=col("sec121_max"))
+        for d in schema.DISPOSITIONS)))
+
+    # B1.
+    frame = frame.with_columns(
+        sale_borrower_net=sale_borrower_net(col("market_value"), col("selling_cost_rate"), col("payoff"),
+                                            col("sale_tax")),
+        short_sale_borrower_net=workout_borrower_net(col("relocation"), col("short_sale_deficiency_owed"),
+                                                     col("short_sale_tax")),
+        deed_in_lieu_borrower_net=workout_borrower_net(col("relocation"), col("deed_in_lieu_deficiency_owed"),
+                                                       col("deed_in_lieu_tax")),
+        foreclosure_borrower_net=foreclosure_borrower_net(col("foreclosure_surplus"),
+                                                          col("foreclosure_deficiency_owed"), col("foreclosure_tax")),
+        **{f"years_to_new_mortgage_{d}": years_to_new_mortgage(assumptions[f"wait_years_{d}"])
+           for d in schema.DISPOSITIONS},
+    )
+    return frame.with_columns(
+        borrower_best_option=borrower_best_option(
+            *(col(f"{d}_borrower_net") for d in schema.DISPOSITIONS), col("underwater"),
+            col("second_lien_balance") == 0,  # L5 dil_eligible
+        ),
     )
