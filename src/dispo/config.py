@@ -1,0 +1,205 @@
+"""The pipeline file (SPEC section 2): read, checked, resolved into one immutable PipelineConfig.
+
+Paths are resolved relative to the pipeline file (CLI overrides relative to the working
+directory); unknown keys, unknown assumptions and ``[defaults]`` values that break their column's
+rule are errors naming the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from dispo import schema
+from dispo.errors import DispoError
+from dispo.params import AssumptionError, Assumptions
+
+PIPELINE_KEYS = {
+    "name": "a name for the run, shown in reports",
+    "inputs": "input files (CSV or Parquet), relative to the pipeline file; globs allowed",
+    "output_dir": "where outputs go, relative to the pipeline file",
+    "as_of": "evaluation date YYYY-MM-DD (default: today)",
+    "max_reject_fraction": "data-quality gate: exit 3 when rejects exceed this share of rows (default 0.05)",
+}
+SECTIONS = ("pipeline", "defaults", "assumptions")
+DEFAULT_MAX_REJECT_FRACTION = 0.05
+
+
+class ConfigError(DispoError):
+    """A mistake in a pipeline file or in CLI overrides."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    name: str
+    source: Path | None
+    inputs: tuple[Path, ...]
+    output_dir: Path
+    as_of: dt.date
+    max_reject_fraction: float
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    assumptions: Assumptions = field(default_factory=Assumptions.from_overrides)
+
+    def canonical(self) -> dict[str, Any]:
+        """What determines the results: used for the config digest and shown in summary.json."""
+        return {
+            "name": self.name,
+            "inputs": [str(p) for p in self.inputs],
+            "as_of": self.as_of.isoformat(),
+            "max_reject_fraction": self.max_reject_fraction,
+            "defaults": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(self.defaults.items())},
+            "assumptions": dict(sorted(self.assumptions.values.items())),
+        }
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.canonical(), sort_keys=True).encode()).hexdigest()
+
+
+def _check_default(where: str, name: str, value: Any) -> Any:
+    """A ``[defaults]`` value must be a *(cfg)* column's and satisfy its rule (SPEC section 2)."""
+    if name not in schema.CFG_DEFAULTS:
+        known = ", ".join(sorted(schema.CFG_DEFAULTS))
+        raise ConfigError(f"{where}: unknown key '{name}' in [defaults] (settable: {known})")
+    c = schema.BY_NAME[name]
+    if c.dtype == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: [defaults] {name} must be true or false, got {value!r}")
+        return value
+    if c.dtype == "string":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: [defaults] {name} must be a string, got {value!r}")
+        value = value.strip()
+        value = value.upper() if c.case == "upper" else value.lower() if c.case == "lower" else value
+        if c.allowed and value not in c.allowed:
+            raise ConfigError(f"{where}: [defaults] {name} = '{value}' is not one of {', '.join(c.allowed)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: [defaults] {name} must be a number, got {value!r}")
+    if c.dtype == "int":
+        if float(value) != int(value):
+            raise ConfigError(f"{where}: [defaults] {name} must be a whole number, got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+    lo_ok = c.min is None or (value > c.min if c.min_exclusive else value >= c.min)
+    hi_ok = c.max is None or (value < c.max if c.max_exclusive else value <= c.max)
+    if not (lo_ok and hi_ok):
+        raise ConfigError(f"{where}: [defaults] {name} = {value} breaks its rule {c.bounds_text()}")
+    return value
+
+
+def _as_date(where: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: as_of must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def expand_inputs(patterns: Sequence[str], base: Path, where: str) -> tuple[Path, ...]:
+    """Paths relative to ``base``; globs expanded in sorted order. A literal path that does not exist
+    is kept (ingest reports it); a glob that matches nothing is an error."""
+    out: list[Path] = []
+    for pattern in patterns:
+        p = Path(pattern).expanduser()
+        p = p if p.is_absolute() else base / p
+        if glob.has_magic(str(p)):
+            matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
+            if not matches:
+                raise ConfigError(f"{where}: input pattern '{pattern}' matches no file (looked in {p.parent})")
+            out.extend(matches)
+        else:
+            out.append(p)
+    if not out:
+        raise ConfigError(f"{where}: [pipeline] inputs is empty")
+    return tuple(dict.fromkeys(q.resolve() for q in out))
+
+
+def load(path: Path | str, *, inputs: Sequence[str] | None = None, output_dir: str | None = None,
+         as_of: str | dt.date | None = None, today: dt.date | None = None) -> PipelineConfig:
+    """Reads a pipeline file; CLI overrides (``--input``, ``--out``, ``--as-of``) win."""
+    path = Path(path)
+    where = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: pipeline file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{where}: cannot read pipeline file: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML: {e}") from None
+    return from_mapping(raw, base=path.resolve().parent, source=path, inputs=inputs, output_dir=output_dir,
+                        as_of=as_of, today=today)
+
+
+def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = None,
+                 inputs: Sequence[str] | None = None, output_dir: str | None = None,
+                 as_of: str | dt.date | None = None, today: dt.date | None = None) -> PipelineConfig:
+    where = str(source) if source else "pipeline"
+    for section in raw:
+        if section not in SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{section}] (known: {', '.join(SECTIONS)})")
+    pipe = raw.get("pipeline", {})
+    if not isinstance(pipe, dict):
+        raise ConfigError(f"{where}: [pipeline] must be a table")
+    for key in pipe:
+        if key not in PIPELINE_KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}' in [pipeline] (known: {', '.join(PIPELINE_KEYS)})")
+
+    cwd = Path.cwd()
+    if inputs:
+        input_paths = expand_inputs(list(inputs), cwd, "--input")
+    else:
+        patterns = pipe.get("inputs")
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not patterns or not all(isinstance(x, str) for x in patterns):
+            raise ConfigError(f"{where}: [pipeline] inputs must be a list of file paths")
+        input_paths = expand_inputs(patterns, base, where)
+
+    if output_dir is not None:
+        out = (cwd / Path(output_dir).expanduser()).resolve()
+    elif "output_dir" in pipe:
+        if not isinstance(pipe["output_dir"], str):
+            raise ConfigError(f"{where}: [pipeline] output_dir must be a path")
+        out = (base / Path(pipe["output_dir"]).expanduser()).resolve()
+    else:
+        raise ConfigError(f"{where}: [pipeline] output_dir is missing (or pass --out)")
+
+    if as_of is not None:
+        run_date = _as_date("--as-of", as_of)
+    elif "as_of" in pipe:
+        run_date = _as_date(where, pipe["as_of"])
+    else:
+        run_date = today or dt.date.today()
+
+    fraction = pipe.get("max_reject_fraction", DEFAULT_MAX_REJECT_FRACTION)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+        raise ConfigError(f"{where}: [pipeline] max_reject_fraction must be a number from 0 to 1, got {fraction!r}")
+
+    defaults_raw = raw.get("defaults", {})
+    if not isinstance(defaults_raw, dict):
+        raise ConfigError(f"{where}: [defaults] must be a table")
+    defaults = {k: _check_default(where, k, v) for k, v in defaults_raw.items()}
+
+    assumptions_raw = raw.get("assumptions", {})
+    if not isinstance(assumptions_raw, dict):
+        raise ConfigError(f"{where}: [assumptions] must be a table")
+    try:
+        assumptions = Assumptions.from_overrides(assumptions_raw, where=f"{where}: [assumptions]")
+    except AssumptionError as e:
+        raise ConfigError(str(e)) from None
+
+    name = pipe.get("name") or (source.stem if source else "pipeline")
+    return PipelineConfig(name=str(name), source=source, inputs=input_paths, output_dir=out, as_of=run_date,
+                          max_reject_fraction=float(fraction), defaults=defaults, assumptions=assumptions)
