@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import hashlib
-import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +54,6 @@ class PipelineConfig:
             "defaults": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(self.defaults.items())},
             "assumptions": dict(sorted(self.assumptions.values.items())),
         }
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.canonical(), sort_keys=True).encode()).hexdigest()
 
 
 def _check_default(where: str, name: str, value: Any) -> Any:

@@ -109,10 +109,14 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> Ru
             results = engine.results_frame(wide, accepted)
             note["detail"] = f"{results.height:,} rows × {results.width} columns"
         failed = gate_failed(ingested.rows_read, rejects.height, cfg.max_reject_fraction)
+        exit_code = EXIT_GATE if failed else EXIT_OK
         with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
-            summary = reports.build_summary(
-                cfg=cfg, ingested=ingested, validated=validated, results=results, timings=timings,
-                gate_failed=failed, started=started,
+            summary = reports.summary(
+                rows_read=ingested.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
+                config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
+                exit_code=exit_code, pipeline=cfg.name, inputs=[str(p) for p in cfg.inputs],
+                extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
+                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))},
             )
             files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
                                           summary=summary)
@@ -120,7 +124,7 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> Ru
     finally:
         con.close()
     return RunOutcome(
-        exit_code=EXIT_GATE if failed else EXIT_OK, output_dir=cfg.output_dir, rows_read=ingested.rows_read,
+        exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ingested.rows_read,
         rows_accepted=results.height, rows_rejected=rejects.height, gate_failed=failed, summary=summary,
         results=results, rejects=rejects, files=files,
     )

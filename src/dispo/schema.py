@@ -277,11 +277,18 @@ RATE_OUTPUTS: frozenset[str] = frozenset(
     {"ltv", "breakeven_appreciation_rate"} | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
 )
 MONTH_OUTPUTS: frozenset[str] = frozenset({"breakeven_months", "foreclosure_months"})
+YEAR_OUTPUTS: frozenset[str] = frozenset(f"years_to_new_mortgage_{d}" for d in DISPOSITIONS)
+_NOT_MONEY = RATE_OUTPUTS | MONTH_OUTPUTS | YEAR_OUTPUTS | frozenset({"days_to_foreclosure_sale", "months_held",
+                                                                     "months_owned_last_5y", "tax_params_year"})
 
 
 def is_money(column: str) -> bool:
-    """True for a money column (input or output): what CSV/HTML/XLSX round to cents."""
+    """True for a money column: what CSV/HTML/XLSX round to cents. Input columns say so in their
+    declaration; every float output is money except rates, months and years; intermediate columns
+    of tax_outcomes (``<d>_`` quantities) are money; an unknown extra input column is never rounded."""
     c = BY_NAME.get(column)
     if c is not None:
         return c.money
-    return column not in RATE_OUTPUTS and column not in MONTH_OUTPUTS
+    if column in _NOT_MONEY:
+        return False
+    return column in RESULT_OUTPUTS or column in T12_QUANTITIES or column in TAX_OUTCOME_EXTRA

@@ -1,13 +1,354 @@
-"""Placeholder: replaced by the lender engine (SPEC)."""
+"""Lender view, SPEC section 5: short sale vs deed-in-lieu vs foreclosure (rules L1–L9).
+
+The lender is the first-lien holder. Each option is valued as the present value, to the lender, of
+what it recovers on its claim, net of the monthly advances (taxes, insurance, HOA) it pays until
+the home is sold and of the costs of getting there. Months may be fractional: the foreclosure clock
+counts days/30 and every v(t), a(t) takes fractional t.
+
+Each function is named after the column it produces, takes the columns it needs as expressions
+(assumptions as plain floats from ``data/assumptions.toml``) and returns an expression. Money in
+dollars, time in months, rates as decimals. ``add_lender`` applies them in SPEC order; it reads
+``short_sale_price`` (T2) and ``relocation`` (B1) from the tax stage and the state facts
+``foreclosure_days`` and ``foreclosure_legal_cost`` joined per row.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import polars as pl
 
+from dispo.engine.dates import days_between
 from dispo.params import Assumptions
+from dispo.schema import LENDER_OPTIONS
 
+#: L2: the foreclosure clock counts days as months of 30 days (SPEC "days/30").
+DAYS_PER_MONTH = 30
+#: L9: months behind before a loan is a loss-mitigation candidate, and before a first foreclosure
+#: filing for a home that is not a principal residence.
+MIN_MONTHS_DELINQUENT = 1
+#: L9, Reg. X §1024.41(f): no first filing until a principal residence's loan is more than 120 days
+#: delinquent, i.e. 5 whole months behind.
+REG_X_MIN_MONTHS_DELINQUENT = 5
+
+SHORT_SALE, DEED_IN_LIEU, FORECLOSURE = LENDER_OPTIONS
+
+
+# --- the lender's claim, advances and discounting ----------------------------------------------
+
+def claim(first_lien_balance: pl.Expr, arrears: pl.Expr) -> pl.Expr:
+    """SPEC 5 (preamble): first_lien_balance + arrears, what the first lien is owed ($)."""
+    return first_lien_balance + arrears
+
+
+def advances(property_tax_annual: pl.Expr, insurance_annual: pl.Expr, hoa_monthly: pl.Expr) -> pl.Expr:
+    """SPEC 5 (preamble): property_tax_annual/12 + insurance_annual/12 + hoa_monthly, paid by the lender each month
+    while the loan is unresolved and while it owns the home ($/month)."""
+    return property_tax_annual / 12 + insurance_annual / 12 + hoa_monthly
+
+
+def lender_j(lender_discount_rate: float) -> pl.Expr:
+    """SPEC 5 (preamble): j = (1 + lender_discount_rate)^(1/12) − 1, the lender's monthly discount rate (decimal/month).
+
+    Evaluated as expm1(log1p(rate)/12), the same number without cancellation for a tiny rate."""
+    return pl.lit(math.expm1(math.log1p(lender_discount_rate) / 12), dtype=pl.Float64)
+
+
+def _expm1(x: pl.Expr) -> pl.Expr:
+    """exp(x) − 1 to a few ulps (Polars has no expm1): Kahan's (u − 1)·x/ln(u) with u = exp(x),
+    which cancels the rounding of u near 0; x itself when u rounds to 1; u − 1 for |x| ≥ 1, where
+    nothing cancels."""
+    u = x.exp()
+    return pl.when(u == 1).then(x).when(x.abs() >= 1).then(u - 1).otherwise((u - 1) * x / u.log())
+
+
+def discount_factor(j: pl.Expr, t: pl.Expr) -> pl.Expr:
+    """SPEC 5 (preamble): v(t) = (1 + j)^(−t), the value today of $1 paid in t months (t fractional; ratio)."""
+    return (-t * j.log1p()).exp()
+
+
+def annuity_factor(j: pl.Expr, t: pl.Expr) -> pl.Expr:
+    """SPEC 5 (preamble): a(t) = (1 − v(t))/j, or t when j = 0: the value today of $1 paid every month for t months
+    (months). 1 − v(t) is evaluated as −expm1(−t·ln(1 + j)), exact for small j·t."""
+    return pl.when(j == 0).then(t).otherwise(-_expm1(-t * j.log1p()) / j)
+
+
+# --- L1 short sale -------------------------------------------------------------------------------
+
+def junior_payoff(second_lien_balance: pl.Expr, junior_lien_payoff_cap: float) -> pl.Expr:
+    """L1: min(second_lien_balance, junior_lien_payoff_cap), paid to release the junior lien ($)."""
+    return pl.min_horizontal(second_lien_balance, pl.lit(junior_lien_payoff_cap))
+
+
+def lender_short_sale_net(short_sale_price: pl.Expr, selling_cost_rate: pl.Expr, junior_payoff: pl.Expr,
+                          relocation: pl.Expr) -> pl.Expr:
+    """L1: net = price·(1 − selling_cost_rate) − junior_payoff − relocation, the closing proceeds
+    that reach the first lien before its cap at the claim ($; price of T2, relocation of B1)."""
+    return short_sale_price * (1 - selling_cost_rate) - junior_payoff - relocation
+
+
+def months_to_short_sale(short_sale_months: float) -> pl.Expr:
+    """L1: Tss = short_sale_months, months until a short sale closes (months)."""
+    return pl.lit(short_sale_months, dtype=pl.Float64)
+
+
+def pv_short_sale(lender_short_sale_net: pl.Expr, claim: pl.Expr, v_short_sale: pl.Expr, advances: pl.Expr,
+                  a_short_sale: pl.Expr) -> pl.Expr:
+    """L1: min(net, claim)·v(Tss) − advances·a(Tss) ($, present value to the first lien)."""
+    return pl.min_horizontal(lender_short_sale_net, claim) * v_short_sale - advances * a_short_sale
+
+
+# --- L2 foreclosure timeline ---------------------------------------------------------------------
+
+def days_to_foreclosure_sale(foreclosure_sale_date: pl.Expr, as_of: date) -> pl.Expr:
+    """L9 (and L2's clock): foreclosure_sale_date − as_of in days; null when no sale is scheduled
+    (days, negative for a date already past)."""
+    return days_between(as_of, foreclosure_sale_date)
+
+
+def foreclosure_months(days_to_foreclosure_sale: pl.Expr, foreclosure_days: pl.Expr, months_delinquent: pl.Expr,
+                       min_foreclosure_months: float) -> pl.Expr:
+    """L2: Tfc, months until the foreclosure sale: max(0, days_to_foreclosure_sale/30) when a sale
+    date is given, else max(min_foreclosure_months, foreclosure_days/30 − months_delinquent) with the
+    state's foreclosure_days (months, fractional)."""
+    scheduled = pl.max_horizontal(0.0, days_to_foreclosure_sale / DAYS_PER_MONTH)
+    statutory = pl.max_horizontal(pl.lit(min_foreclosure_months),
+                                  foreclosure_days / DAYS_PER_MONTH - months_delinquent.cast(pl.Float64))
+    return pl.when(days_to_foreclosure_sale.is_not_null()).then(scheduled).otherwise(statutory)
+
+
+def months_to_reo_sale(foreclosure_months: pl.Expr, reo_marketing_months: float) -> pl.Expr:
+    """L2: Treo = Tfc + reo_marketing_months, months until the lender sells the REO home (months)."""
+    return foreclosure_months + reo_marketing_months
+
+
+# --- L3 REO price --------------------------------------------------------------------------------
+
+def reo_net(market_value: pl.Expr, appreciation_rate: pl.Expr, months: pl.Expr, reo_discount: float,
+            reo_selling_cost_rate: float) -> pl.Expr:
+    """L3: reo_net(T) = market_value·(1 + appreciation_rate)^(T/12)·(1 − reo_discount)·(1 −
+    reo_selling_cost_rate), the lender's net from selling the REO home at month T ($)."""
+    return (market_value * (1 + appreciation_rate).pow(months / 12)
+            * (1 - reo_discount) * (1 - reo_selling_cost_rate))
+
+
+# --- L4 foreclosure ------------------------------------------------------------------------------
+
+def deficiency_recovery(recourse: pl.Expr, claim: pl.Expr, market_value: pl.Expr,
+                        deficiency_forgiven_share: pl.Expr, v_reo_sale: pl.Expr,
+                        deficiency_recovery_rate: float) -> pl.Expr:
+    """L4: for a recourse loan, deficiency_recovery_rate·(1 − deficiency_forgiven_share)·
+    max(0, claim − market_value)·v(Treo), else 0: what the first lien expects to collect on its own
+    deficiency judgment, at today's value ($)."""
+    recovery = (deficiency_recovery_rate * (1 - deficiency_forgiven_share)
+                * pl.max_horizontal(0.0, claim - market_value) * v_reo_sale)
+    return pl.when(recourse).then(recovery).otherwise(0.0)
+
+
+def pv_foreclosure(claim: pl.Expr, reo_net_foreclosure: pl.Expr, v_reo_sale: pl.Expr,
+                   foreclosure_legal_cost: pl.Expr, v_foreclosure_sale: pl.Expr, advances: pl.Expr,
+                   a_reo_sale: pl.Expr, a_foreclosure_sale: pl.Expr, preservation_monthly: float,
+                   deficiency_recovery: pl.Expr) -> pl.Expr:
+    """L4: min(claim, reo_net(Treo)·v(Treo) − legal_cost·v(Tfc) − advances·a(Treo)
+    − preservation_monthly·(a(Treo) − a(Tfc)) + deficiency_recovery), legal_cost being the state's
+    foreclosure_legal_cost; a surplus over the claim goes to junior liens and the borrower ($)."""
+    value = (reo_net_foreclosure * v_reo_sale
+             - foreclosure_legal_cost * v_foreclosure_sale
+             - advances * a_reo_sale
+             - preservation_monthly * (a_reo_sale - a_foreclosure_sale)
+             + deficiency_recovery)
+    return pl.min_horizontal(claim, value)
+
+
+# --- L5 deed-in-lieu -----------------------------------------------------------------------------
+
+def dil_eligible(second_lien_balance: pl.Expr) -> pl.Expr:
+    """L5: a deed-in-lieu only when there is no second lien (second_lien_balance = 0)."""
+    return second_lien_balance == 0
+
+
+def months_to_dil(dil_months: float) -> pl.Expr:
+    """L5: Tdil = dil_months, months until the deed-in-lieu is completed (months)."""
+    return pl.lit(dil_months, dtype=pl.Float64)
+
+
+def months_to_dil_reo_sale(months_to_dil: pl.Expr, reo_marketing_months: float) -> pl.Expr:
+    """L5: Tr = Tdil + reo_marketing_months, months until the deeded home is sold (months)."""
+    return months_to_dil + reo_marketing_months
+
+
+def pv_deed_in_lieu(dil_eligible: pl.Expr, claim: pl.Expr, reo_net_deed_in_lieu: pl.Expr, v_dil_reo_sale: pl.Expr,
+                    relocation: pl.Expr, v_dil: pl.Expr, advances: pl.Expr, a_dil_reo_sale: pl.Expr,
+                    a_dil: pl.Expr, dil_cost: float, preservation_monthly: float) -> pl.Expr:
+    """L5: min(claim, reo_net(Tr)·v(Tr) − (dil_cost + relocation)·v(Tdil) − advances·a(Tr)
+    − preservation_monthly·(a(Tr) − a(Tdil))); null when not dil_eligible ($)."""
+    value = (reo_net_deed_in_lieu * v_dil_reo_sale
+             - (dil_cost + relocation) * v_dil
+             - advances * a_dil_reo_sale
+             - preservation_monthly * (a_dil_reo_sale - a_dil))
+    return pl.when(dil_eligible).then(pl.min_horizontal(claim, value))
+
+
+# --- L6 loss and severity ------------------------------------------------------------------------
+
+def lender_loss(claim: pl.Expr, pv: pl.Expr) -> pl.Expr:
+    """L6: lender_loss_<x> = claim − pv_<x> ($; null when pv_<x> is)."""
+    return claim - pv
+
+
+def lender_severity(lender_loss: pl.Expr, claim: pl.Expr) -> pl.Expr:
+    """L6: lender_severity_<x> = lender_loss_<x> / claim; null when claim = 0 (ratio)."""
+    return pl.when(claim != 0).then(lender_loss / claim)
+
+
+# --- L7 best option ------------------------------------------------------------------------------
+
+def lender_best_option(pv_short_sale: pl.Expr, pv_deed_in_lieu: pl.Expr, pv_foreclosure: pl.Expr) -> pl.Expr:
+    """L7: the option with the largest pv among short_sale, deed_in_lieu (when eligible, i.e. pv not
+    null) and foreclosure; ties go to that order."""
+    best = pl.max_horizontal(pv_short_sale, pv_deed_in_lieu, pv_foreclosure)
+    return (
+        pl.when(pv_short_sale == best).then(pl.lit(SHORT_SALE))
+        .when(pv_deed_in_lieu == best).then(pl.lit(DEED_IN_LIEU))
+        .otherwise(pl.lit(FORECLOSURE))
+    )
+
+
+def lender_savings_vs_foreclosure(pv_short_sale: pl.Expr, pv_deed_in_lieu: pl.Expr,
+                                  pv_foreclosure: pl.Expr) -> pl.Expr:
+    """L7: max(pv_short_sale, pv_deed_in_lieu) − pv_foreclosure, a null pv_deed_in_lieu left out ($)."""
+    return pl.max_horizontal(pv_short_sale, pv_deed_in_lieu) - pv_foreclosure
+
+
+# --- L8 minimum acceptable offer -----------------------------------------------------------------
+
+def pv_best_alternative(pv_foreclosure: pl.Expr, pv_deed_in_lieu: pl.Expr) -> pl.Expr:
+    """L8: alt = max(pv_foreclosure, pv_deed_in_lieu), a null pv_deed_in_lieu left out ($)."""
+    return pl.max_horizontal(pv_foreclosure, pv_deed_in_lieu)
+
+
+def min_acceptable_offer(pv_best_alternative: pl.Expr, advances: pl.Expr, a_short_sale: pl.Expr,
+                         v_short_sale: pl.Expr, junior_payoff: pl.Expr, relocation: pl.Expr,
+                         selling_cost_rate: pl.Expr) -> pl.Expr:
+    """L8: ((alt + advances·a(Tss))/v(Tss) + junior_payoff + relocation)/(1 − selling_cost_rate), the
+    short-sale price at which L1 without its cap at the claim equals alt ($)."""
+    return (((pv_best_alternative + advances * a_short_sale) / v_short_sale + junior_payoff + relocation)
+            / (1 - selling_cost_rate))
+
+
+def offer_acceptable(short_sale_price: pl.Expr, min_acceptable_offer: pl.Expr) -> pl.Expr:
+    """L8: short_sale_price ≥ min_acceptable_offer."""
+    return short_sale_price >= min_acceptable_offer
+
+
+# --- L9 screening flags --------------------------------------------------------------------------
+
+def loss_mit_candidate(months_delinquent: pl.Expr, underwater: pl.Expr, hardship: pl.Expr) -> pl.Expr:
+    """L9: months_delinquent ≥ 1, or underwater with a hardship given (a current borrower who shows
+    hardship may be offered a short sale)."""
+    return (months_delinquent >= MIN_MONTHS_DELINQUENT) | (underwater & hardship.is_not_null())
+
+
+def urgent(days_to_foreclosure_sale: pl.Expr, urgent_days: float) -> pl.Expr:
+    """L9: 0 ≤ days_to_foreclosure_sale ≤ urgent_days; false when no sale is scheduled."""
+    return days_to_foreclosure_sale.is_between(0, urgent_days).fill_null(False)
+
+
+def fc_referral_allowed(occupancy: pl.Expr, months_delinquent: pl.Expr) -> pl.Expr:
+    """L9: for a primary home months_delinquent ≥ 5 (Reg. X §1024.41(f): more than 120 days
+    delinquent; principal residences only, §1024.30(c)(2)); for other occupancies ≥ 1."""
+    return (
+        pl.when(occupancy == "primary").then(months_delinquent >= REG_X_MIN_MONTHS_DELINQUENT)
+        .otherwise(months_delinquent >= MIN_MONTHS_DELINQUENT)
+    )
+
+
+# --- the stage -----------------------------------------------------------------------------------
 
 def add_lender(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
-    return frame
+    """Adds the section 5 columns (LENDER_OUTPUTS) and the intermediates ``dispo explain`` shows:
+    advances, lender_j, junior_payoff, lender_short_sale_net, months_to_short_sale,
+    months_to_reo_sale, months_to_dil, months_to_dil_reo_sale, v_/a_ at each of those times
+    (v_short_sale, v_foreclosure_sale, v_reo_sale, v_dil, v_dil_reo_sale and the a_ twins),
+    reo_net_foreclosure, reo_net_deed_in_lieu, deficiency_recovery and pv_best_alternative.
+
+    Needs short_sale_price (T2) and relocation (B1) from the tax stage, underwater from section 3.
+    """
+    c = pl.col
+    a = assumptions
+    return (
+        frame.with_columns(
+            claim=claim(c("first_lien_balance"), c("arrears")),
+            advances=advances(c("property_tax_annual"), c("insurance_annual"), c("hoa_monthly")),
+            lender_j=lender_j(a["lender_discount_rate"]),
+            junior_payoff=junior_payoff(c("second_lien_balance"), a["junior_lien_payoff_cap"]),
+            dil_eligible=dil_eligible(c("second_lien_balance")),
+            days_to_foreclosure_sale=days_to_foreclosure_sale(c("foreclosure_sale_date"), as_of),
+            months_to_short_sale=months_to_short_sale(a["short_sale_months"]),
+            months_to_dil=months_to_dil(a["dil_months"]),
+        )
+        .with_columns(
+            lender_short_sale_net=lender_short_sale_net(c("short_sale_price"), c("selling_cost_rate"),
+                                                        c("junior_payoff"), c("relocation")),
+            foreclosure_months=foreclosure_months(c("days_to_foreclosure_sale"), c("foreclosure_days"),
+                                                  c("months_delinquent"), a["min_foreclosure_months"]),
+            months_to_dil_reo_sale=months_to_dil_reo_sale(c("months_to_dil"), a["reo_marketing_months"]),
+            v_short_sale=discount_factor(c("lender_j"), c("months_to_short_sale")),
+            a_short_sale=annuity_factor(c("lender_j"), c("months_to_short_sale")),
+            v_dil=discount_factor(c("lender_j"), c("months_to_dil")),
+            a_dil=annuity_factor(c("lender_j"), c("months_to_dil")),
+        )
+        .with_columns(
+            months_to_reo_sale=months_to_reo_sale(c("foreclosure_months"), a["reo_marketing_months"]),
+            v_foreclosure_sale=discount_factor(c("lender_j"), c("foreclosure_months")),
+            a_foreclosure_sale=annuity_factor(c("lender_j"), c("foreclosure_months")),
+            v_dil_reo_sale=discount_factor(c("lender_j"), c("months_to_dil_reo_sale")),
+            a_dil_reo_sale=annuity_factor(c("lender_j"), c("months_to_dil_reo_sale")),
+            reo_net_deed_in_lieu=reo_net(c("market_value"), c("appreciation_rate"), c("months_to_dil_reo_sale"),
+                                         a["reo_discount"], a["reo_selling_cost_rate"]),
+            pv_short_sale=pv_short_sale(c("lender_short_sale_net"), c("claim"), c("v_short_sale"), c("advances"),
+                                        c("a_short_sale")),
+        )
+        .with_columns(
+            v_reo_sale=discount_factor(c("lender_j"), c("months_to_reo_sale")),
+            a_reo_sale=annuity_factor(c("lender_j"), c("months_to_reo_sale")),
+            reo_net_foreclosure=reo_net(c("market_value"), c("appreciation_rate"), c("months_to_reo_sale"),
+                                        a["reo_discount"], a["reo_selling_cost_rate"]),
+            pv_deed_in_lieu=pv_deed_in_lieu(c("dil_eligible"), c("claim"), c("reo_net_deed_in_lieu"),
+                                            c("v_dil_reo_sale"), c("relocation"), c("v_dil"), c("advances"),
+                                            c("a_dil_reo_sale"), c("a_dil"), a["dil_cost"],
+                                            a["preservation_monthly"]),
+        )
+        .with_columns(
+            deficiency_recovery=deficiency_recovery(c("recourse"), c("claim"), c("market_value"),
+                                                    c("deficiency_forgiven_share"), c("v_reo_sale"),
+                                                    a["deficiency_recovery_rate"]),
+        )
+        .with_columns(
+            pv_foreclosure=pv_foreclosure(c("claim"), c("reo_net_foreclosure"), c("v_reo_sale"),
+                                          c("foreclosure_legal_cost"), c("v_foreclosure_sale"), c("advances"),
+                                          c("a_reo_sale"), c("a_foreclosure_sale"), a["preservation_monthly"],
+                                          c("deficiency_recovery")),
+        )
+        .with_columns(
+            *(lender_loss(c("claim"), c(f"pv_{x}")).alias(f"lender_loss_{x}") for x in LENDER_OPTIONS),
+            lender_best_option=lender_best_option(c("pv_short_sale"), c("pv_deed_in_lieu"), c("pv_foreclosure")),
+            lender_savings_vs_foreclosure=lender_savings_vs_foreclosure(c("pv_short_sale"), c("pv_deed_in_lieu"),
+                                                                        c("pv_foreclosure")),
+            pv_best_alternative=pv_best_alternative(c("pv_foreclosure"), c("pv_deed_in_lieu")),
+        )
+        .with_columns(
+            *(lender_severity(c(f"lender_loss_{x}"), c("claim")).alias(f"lender_severity_{x}")
+              for x in LENDER_OPTIONS),
+            min_acceptable_offer=min_acceptable_offer(c("pv_best_alternative"), c("advances"), c("a_short_sale"),
+                                                      c("v_short_sale"), c("junior_payoff"), c("relocation"),
+                                                      c("selling_cost_rate")),
+            loss_mit_candidate=loss_mit_candidate(c("months_delinquent"), c("underwater"), c("hardship")),
+            urgent=urgent(c("days_to_foreclosure_sale"), a["urgent_days"]),
+            fc_referral_allowed=fc_referral_allowed(c("occupancy"), c("months_delinquent")),
+        )
+        .with_columns(
+            offer_acceptable=offer_acceptable(c("short_sale_price"), c("min_acceptable_offer")),
+        )
+    )

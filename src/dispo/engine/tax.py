@@ -20,6 +20,7 @@ import polars as pl
 
 from dispo import params, schema
 from dispo.engine.dates import is_long_term
+from dispo.engine.lender import dil_eligible
 from dispo.params import Assumptions
 
 col = pl.col
@@ -393,6 +394,6 @@ def add_tax(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl
     return frame.with_columns(
         borrower_best_option=borrower_best_option(
             *(col(f"{d}_borrower_net") for d in schema.DISPOSITIONS), col("underwater"),
-            col("second_lien_balance") == 0,  # L5 dil_eligible
+            dil_eligible(col("second_lien_balance")),
         ),
     )

@@ -1,0 +1,117 @@
+"""CSV for spreadsheets, in one place: money to cents, formula injection neutralised.
+
+What ``safe_csv_frame`` does to a frame before it is written as CSV (Parquet never goes through it):
+
+- **Money** (float columns for which ``schema.is_money`` is true) is rounded to cents, **half away
+  from zero** (``polars`` ``round(2, mode="half_away_from_zero")``, the "commercial" rounding of
+  Excel's ROUND and of US accounting), and written with exactly two decimals (``1234.50``). The tie
+  is decided on the float64 value scaled by 100, so ``2.675`` → ``2.68`` and ``-0.125`` → ``-0.13``,
+  while ``1.005`` (stored as 1.00499999…, ×100 = 100.49999…) → ``1.00``. Negative zero prints as
+  ``0.00``. A non-finite value (never produced by the engine) is written as ``NaN``/``inf`` rather
+  than disguised as a number or a null.
+- **Other floats** (rates, shares, months: ``schema.RATE_OUTPUTS``, ``MONTH_OUTPUTS`` and the input
+  rate columns) keep full precision (shortest round-trip representation).
+- **Text** cells (String, Categorical, Enum, and lists/structs after they become text) that begin
+  with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a leading ``'`` (OWASP's advice for
+  CSV injection); numeric columns are never touched, so ``-2.5`` stays a number. Header names are
+  neutralised the same way (input files may carry extra columns with any name).
+- **Lists** (e.g. ``reasons``) are joined with ``"; "`` (null elements skipped); structs become JSON.
+- Dates are ISO ``YYYY-MM-DD``, datetimes ISO 8601, booleans ``true``/``false``, nulls empty cells
+  (an empty string is written as ``""`` so it stays distinguishable from null).
+- UTF-8 without BOM, ``\\n`` line ends, comma separator, quotes only where needed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from dispo import schema
+
+#: Rounding mode for money in CSV/HTML/XLSX (polars RoundMode).
+MONEY_ROUND_MODE = "half_away_from_zero"
+MONEY_DECIMALS = 2
+#: First characters that make a spreadsheet read a cell as a formula (SPEC section 7).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_RE = r"^[=+\-@\t\r]"
+LIST_SEPARATOR = "; "
+
+_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
+
+
+def neutralise_text(value: str) -> str:
+    """One cell: ``'`` prepended when it would be read as a formula."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def neutralise(expr: pl.Expr) -> pl.Expr:
+    """A String expression with formula-looking cells prefixed by ``'`` (nulls stay null)."""
+    return pl.when(expr.str.contains(_FORMULA_RE)).then(pl.lit("'") + expr).otherwise(expr)
+
+
+def round_money(expr: pl.Expr) -> pl.Expr:
+    """Money rounded to cents as a float (half away from zero; negative zero made positive).
+
+    For HTML/XLSX writers that want numbers; the CSV writer uses :func:`format_money`."""
+    rounded = expr.cast(pl.Float64).round(MONEY_DECIMALS, mode=MONEY_ROUND_MODE)
+    # -0.0 → 0.0 (``x + 0.0`` would be optimised away); keeps the input's name; nulls stay null.
+    return pl.when(rounded.is_null() | (rounded != 0.0)).then(rounded).otherwise(0.0)
+
+
+def format_money(expr: pl.Expr) -> pl.Expr:
+    """Money as text with exactly two decimals (``-1234.50``), nulls null, non-finite spelt out."""
+    as_float = expr.cast(pl.Float64)
+    fixed = round_money(as_float).cast(pl.Decimal(38, MONEY_DECIMALS), strict=False).cast(pl.String)
+    return pl.when(as_float.is_null()).then(None).when(fixed.is_null()).then(as_float.cast(pl.String)).otherwise(fixed)
+
+
+def is_money_column(name: str, dtype: pl.DataType) -> bool:
+    """A float column that ``schema.is_money`` calls money."""
+    return dtype in (pl.Float64, pl.Float32) and schema.is_money(name)
+
+
+def _to_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """Text form of a column that CSV cannot hold as is (lists, structs) or that is text already;
+    None for a column that stays as it is (numbers, booleans, dates)."""
+    if isinstance(dtype, (pl.List, pl.Array)):
+        lst = expr.arr.to_list() if isinstance(dtype, pl.Array) else expr
+        inner = _to_text(pl.element(), dtype.inner)
+        return lst.list.eval(pl.element().cast(pl.String) if inner is None else inner).list.join(
+            LIST_SEPARATOR, ignore_nulls=True)
+    if isinstance(dtype, pl.Struct):
+        return pl.when(expr.is_not_null()).then(expr.struct.json_encode())
+    if isinstance(dtype, _TEXT_TYPES) or dtype == pl.String:
+        return expr.cast(pl.String)
+    return None
+
+
+def safe_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame as it is written to CSV (see the module docstring); the input is not modified."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if is_money_column(name, dtype):
+            expr = format_money(col)
+        else:
+            text = _to_text(col, dtype)
+            expr = col if text is None else neutralise(text)
+        exprs.append(expr.alias(neutralise_text(name)))
+    if len({e.meta.output_name() for e in exprs}) != len(exprs):
+        raise ValueError("neutralising the CSV header made two column names equal")
+    return frame.select(exprs)
+
+
+def write_safe_csv(frame: pl.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write ``frame`` as spreadsheet-safe CSV to ``path``."""
+    safe_csv_frame(frame).write_csv(
+        Path(path),
+        include_bom=False,
+        include_header=True,
+        separator=",",
+        line_terminator="\n",
+        null_value="",
+        date_format="%Y-%m-%d",
+        datetime_format="%Y-%m-%dT%H:%M:%S%.f",
+    )
