@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import AS_OF, row, typed_frame
+from testkit import AS_OF, row, typed_frame
 from dispo import params
 from dispo.engine import evaluate_wide
 from dispo.engine.tax import bracket_tax

@@ -10,7 +10,7 @@ import sys
 import polars as pl
 import pytest
 
-from conftest import GOLDEN
+from testkit import GOLDEN
 
 EXPECTED = json.loads((GOLDEN / "expected.json").read_text())
 CASES = [(pid, key, value) for pid, case in EXPECTED["cases"].items()

@@ -1,13 +1,490 @@
-"""Placeholder: replaced by the hold engine (SPEC)."""
+"""Sell now vs hold, SPEC section 6 (rules H2–H9).
+
+Both sides are valued at the horizon ``H = hold_months`` months from ``as_of``:
+
+- **sell now** (H4): sell today at market value, pay the liens and today's tax (``sale_tax`` of the
+  tax stage), invest what is left at ``alt_return_rate``;
+- **hold** (H5–H7): keep the home, collect the net rent, pay the costs and the first lien (every
+  monthly flow compounded at the same alternative rate), and sell at the horizon at the appreciated
+  value, paying the liens still owed and the tax of that later sale (H6).
+
+Each function is named after the column it produces, takes the columns it needs as expressions
+(floats for assumptions), cites its rule and returns an expression; ``add_hold`` applies them in
+stages. Money in dollars; rates are decimals; monthly rates are per month; months are months.
+Helpers that produce no column start with ``_``.
+
+H9 (the break-even appreciation rate) is the only rule that is not a closed form. It is solved for
+every row at once by a fixed number of safeguarded secant steps on the horizon sale's amount
+realized, where fv_hold is piecewise linear (see ``breakeven_*`` below and docs/hold.md).
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import polars as pl
 
+from dispo import params, schema
+from dispo.engine import dates, shared, tax
 from dispo.params import Assumptions
+
+c = pl.col
+
+# --- numerics shared by H4, H5 --------------------------------------------------------------------
+
+
+def _expm1(x: pl.Expr) -> pl.Expr:
+    """e^x − 1 without cancellation for small x (Kahan's trick; Polars has no expm1)."""
+    u = x.exp()
+    return pl.when(u == 1.0).then(x).otherwise((u - 1.0) * x / u.log())
+
+
+def _growth(rate: pl.Expr, n: pl.Expr) -> pl.Expr:
+    """(1 + rate)^n: growth of one dollar over n periods at ``rate`` per period (factor)."""
+    return (1.0 + rate).pow(n.cast(pl.Float64))
+
+
+def _accumulation(rate: pl.Expr, n: pl.Expr) -> pl.Expr:
+    """H5 s(n) = ((1 + rate)^n − 1)/rate, or n when rate = 0: future value, at the end of period n,
+    of 1 $ paid at the end of each of n periods (factor; periods = months). The numerator is
+    computed as expm1(n·log1p(rate)) so that a tiny rate keeps its cents."""
+    n = n.cast(pl.Float64)
+    return pl.when(rate == 0.0).then(n).otherwise(_expm1(n * rate.log1p()) / rate)
+
+
+# --- H2 monthly flows ---------------------------------------------------------------------------
+
+
+def net_rent_monthly(rent_monthly: pl.Expr, vacancy_rate: pl.Expr, management_fee_rate: pl.Expr,
+                     occupancy: pl.Expr) -> pl.Expr:
+    """H2: rent_monthly·(1 − vacancy_rate)·(1 − management_fee_rate), or rent_monthly for
+    ``primary`` (no vacancy or fees on the owner's own use) ($/month)."""
+    return (
+        pl.when(occupancy == "primary").then(rent_monthly)
+        .otherwise(rent_monthly * (1.0 - vacancy_rate) * (1.0 - management_fee_rate))
+    )
+
+
+def costs_ex_pi(property_tax_annual: pl.Expr, insurance_annual: pl.Expr, hoa_monthly: pl.Expr,
+                maintenance_monthly: pl.Expr, utilities_monthly: pl.Expr, second_lien_payment: pl.Expr) -> pl.Expr:
+    """H2: property_tax_annual/12 + insurance_annual/12 + hoa_monthly + maintenance_monthly +
+    utilities_monthly + second_lien_payment ($/month). The second lien's payment is taken as
+    interest only (its balance is unchanged at the horizon)."""
+    return (property_tax_annual / 12 + insurance_annual / 12 + hoa_monthly + maintenance_monthly
+            + utilities_monthly + second_lien_payment)
+
+
+def monthly_burn(costs_ex_pi: pl.Expr, monthly_pi: pl.Expr, net_rent_monthly: pl.Expr) -> pl.Expr:
+    """H2: max(0, costs_ex_pi + monthly_pi − net_rent_monthly): cash the property costs each month
+    ($/month)."""
+    return pl.max_horizontal(0.0, costs_ex_pi + monthly_pi - net_rent_monthly)
+
+
+# --- H3 the seeds' break-even -------------------------------------------------------------------
+
+
+def net_sale_proceeds_now(market_value: pl.Expr, selling_cost_rate: pl.Expr) -> pl.Expr:
+    """H3: market_value·(1 − selling_cost_rate) ($)."""
+    return market_value * (1.0 - selling_cost_rate)
+
+
+def loss_on_sale_now(purchase_price: pl.Expr, capital_improvements: pl.Expr,
+                     net_sale_proceeds_now: pl.Expr) -> pl.Expr:
+    """H3: max(0, purchase_price + capital_improvements − net_sale_proceeds_now) ($)."""
+    return pl.max_horizontal(0.0, purchase_price + capital_improvements - net_sale_proceeds_now)
+
+
+def breakeven_months(loss_on_sale_now: pl.Expr, monthly_burn: pl.Expr) -> pl.Expr:
+    """H3: loss_on_sale_now / monthly_burn; 0 when the loss is 0; null when the burn is 0 and the
+    loss is not (months, fractional)."""
+    return (
+        pl.when(loss_on_sale_now == 0.0).then(0.0)
+        .when(monthly_burn == 0.0).then(None)
+        .otherwise(loss_on_sale_now / monthly_burn)
+    )
+
+
+# --- H4 sell now --------------------------------------------------------------------------------
+
+
+def tax_sale_now(sale_tax: pl.Expr) -> pl.Expr:
+    """H4: T1–T11 for a sale on as_of, i.e. the tax stage's ``sale_tax`` ($; negative when a
+    deductible loss saves tax)."""
+    return sale_tax
+
+
+def equity_after_tax_now(net_sale_proceeds_now: pl.Expr, payoff: pl.Expr, tax_sale_now: pl.Expr) -> pl.Expr:
+    """H4: net_sale_proceeds_now − payoff − tax_sale_now ($; negative = cash the seller brings)."""
+    return net_sale_proceeds_now - payoff - tax_sale_now
+
+
+def alt_monthly_rate(alt_return_rate: pl.Expr) -> pl.Expr:
+    """H4 r = (1 + alt_return_rate)^(1/12) − 1 (rate per month), computed as
+    expm1(log1p(alt_return_rate)/12)."""
+    return _expm1(alt_return_rate.log1p() / 12)
+
+
+def fv_sell(equity_after_tax_now: pl.Expr, alt_monthly_rate: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H4: equity_after_tax_now·(1 + r)^H, the freed equity invested until the horizon ($ at the
+    horizon)."""
+    return equity_after_tax_now * _growth(alt_monthly_rate, hold_months)
+
+
+# --- H5 hold ------------------------------------------------------------------------------------
+
+
+def value_at_horizon(market_value: pl.Expr, appreciation_rate: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H5: market_value·(1 + appreciation_rate)^(H/12) ($ at the horizon)."""
+    return market_value * (1.0 + appreciation_rate).pow(hold_months.cast(pl.Float64) / 12)
+
+
+def amortizing_months(hold_months: pl.Expr, remaining_term_months: pl.Expr) -> pl.Expr:
+    """H5 np = min(H, remaining_term_months): first-lien payments made before the horizon (months)."""
+    return pl.min_horizontal(hold_months, remaining_term_months)
+
+
+def note_monthly_rate(interest_rate: pl.Expr) -> pl.Expr:
+    """H5 i = interest_rate/12, the first lien's rate per month (as in H1)."""
+    return interest_rate / 12
+
+
+def balance_at_horizon(first_lien_balance: pl.Expr, note_monthly_rate: pl.Expr, monthly_pi: pl.Expr,
+                       amortizing_months: pl.Expr) -> pl.Expr:
+    """H5: max(0, B(1 + i)^np − monthly_pi·((1 + i)^np − 1)/i), which is max(0, B − monthly_pi·np)
+    when i = 0: first-lien principal still owed at the horizon ($)."""
+    owed = (first_lien_balance * _growth(note_monthly_rate, amortizing_months)
+            - monthly_pi * _accumulation(note_monthly_rate, amortizing_months))
+    return pl.max_horizontal(0.0, owed)
+
+
+def fv_flows(net_rent_monthly: pl.Expr, costs_ex_pi: pl.Expr, monthly_pi: pl.Expr, alt_monthly_rate: pl.Expr,
+             hold_months: pl.Expr, amortizing_months: pl.Expr) -> pl.Expr:
+    """H5: (net_rent_monthly − costs_ex_pi)·s(H) − monthly_pi·s(np)·(1 + r)^(H − np): the monthly
+    flows of holding, each compounded at r to the horizon ($ at the horizon)."""
+    r = alt_monthly_rate
+    return ((net_rent_monthly - costs_ex_pi) * _accumulation(r, hold_months)
+            - monthly_pi * _accumulation(r, amortizing_months) * _growth(r, hold_months - amortizing_months))
+
+
+# --- H6 tax at the horizon ------------------------------------------------------------------------
+
+#: Column prefix of the horizon sale's T4–T11 quantities (``horizon_sale_tax`` …).
+HORIZON_SALE = "horizon_sale"
+
+
+def horizon_date(as_of: date, hold_months: pl.Expr) -> pl.Expr:
+    """H6: add_months(as_of, H), the date of the hold scenario's sale (date).
+
+    as_of is one date and H one of the 360 horizons the schema allows, so add_months runs once per
+    possible horizon (``_horizon_dates``) and each row looks its date up: the same dates, at 1/100
+    of the cost of calendar arithmetic on a million rows. A hold_months outside the schema's range
+    is an invalid row and fails loudly (out-of-bounds gather) instead of yielding a wrong date."""
+    lo, table = _horizon_dates(as_of)
+    return pl.lit(table).gather((hold_months - lo).cast(pl.UInt32))  # strict: a negative index raises
+
+
+@cache
+def _horizon_dates(as_of: date) -> tuple[int, pl.Series]:
+    """(first horizon, add_months(as_of, n) for every n in the schema's hold_months range)."""
+    lo, hi = int(schema.BY_NAME["hold_months"].min), int(schema.BY_NAME["hold_months"].max)
+    table = pl.select(dates.add_months(as_of, pl.int_range(lo, hi + 1)).alias("horizon_date")).to_series()
+    return lo, table
+
+
+def months_owned_last_5y_at_horizon(months_held: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H6: min(60, months_held + H) (months; the ownership window slides with the sale date)."""
+    return pl.min_horizontal(60, months_held + hold_months)
+
+
+def months_lived_last_5y_at_horizon(occupancy: pl.Expr, months_lived_last_5y: pl.Expr,
+                                    hold_months: pl.Expr) -> pl.Expr:
+    """H6: min(60, months_lived_last_5y + H) for ``primary`` (the owner keeps living there), else
+    max(0, months_lived_last_5y − H) (the lived months age out of the 5-year window) (months)."""
+    return (
+        pl.when(occupancy == "primary").then(pl.min_horizontal(60, months_lived_last_5y + hold_months))
+        .otherwise(pl.max_horizontal(0, months_lived_last_5y - hold_months))
+    )
+
+
+def long_term_at_horizon(purchase_date: pl.Expr, horizon_date: pl.Expr) -> pl.Expr:
+    """H6/T5: the horizon sale is long-term (horizon_date later than purchase_date + 12 months)."""
+    return dates.is_long_term(purchase_date, horizon_date)
+
+
+def amount_realized_at_horizon(value_at_horizon: pl.Expr, selling_cost_rate: pl.Expr) -> pl.Expr:
+    """H6/T1: value_at_horizon·(1 − selling_cost_rate), the horizon sale's amount realized ($)."""
+    return value_at_horizon * (1.0 - selling_cost_rate)
+
+
+def horizon_sale(amount_realized_at_horizon: pl.Expr, long_term_at_horizon: pl.Expr,
+                 sec121_max_at_horizon: pl.Expr) -> tax.Stages:
+    """H6: T1–T11 for a sale on horizon_date at value_at_horizon, as the tax stage's staged
+    expressions (columns ``horizon_sale_<quantity>``: gain, excluded_gain, ltcg, …, tax). Same
+    depreciation, basis, occupancy, income and tax_year parameters as today (read by name from the
+    wide frame); a sale cancels no debt; Sec. 121 from the slid windows."""
+    return tax.disposition(HORIZON_SALE, amount_realized=amount_realized_at_horizon, cod_income=pl.lit(0.0),
+                           long_term=long_term_at_horizon, sec121_max=sec121_max_at_horizon)
+
+
+def tax_sale_at_horizon(horizon_sale_tax: pl.Expr) -> pl.Expr:
+    """H6: the horizon sale's tax T11 ($; negative when a deductible loss saves tax)."""
+    return horizon_sale_tax
+
+
+# --- H7 hold at the horizon -----------------------------------------------------------------------
+
+
+def fv_hold(value_at_horizon: pl.Expr, selling_cost_rate: pl.Expr, balance_at_horizon: pl.Expr,
+            second_lien_balance: pl.Expr, arrears: pl.Expr, tax_sale_at_horizon: pl.Expr,
+            fv_flows: pl.Expr) -> pl.Expr:
+    """H7: value_at_horizon·(1 − selling_cost_rate) − balance_at_horizon − second_lien_balance −
+    arrears − tax_sale_at_horizon + fv_flows ($ at the horizon)."""
+    return (value_at_horizon * (1.0 - selling_cost_rate) - balance_at_horizon - second_lien_balance
+            - arrears - tax_sale_at_horizon + fv_flows)
+
+
+# --- H8 comparison ------------------------------------------------------------------------------
+
+
+def sell_advantage_pv(fv_sell: pl.Expr, fv_hold: pl.Expr, alt_monthly_rate: pl.Expr,
+                      hold_months: pl.Expr) -> pl.Expr:
+    """H8: (fv_sell − fv_hold)/(1 + r)^H, the advantage of selling now in today's dollars ($)."""
+    return (fv_sell - fv_hold) / _growth(alt_monthly_rate, hold_months)
+
+
+def hold_recommendation(sell_advantage_pv: pl.Expr) -> pl.Expr:
+    """H8: ``sell`` if sell_advantage_pv > 0, else ``hold`` (a tie holds)."""
+    return pl.when(sell_advantage_pv > 0).then(pl.lit("sell")).otherwise(pl.lit("hold"))
+
+
+def cost_of_doing_nothing_annual(equity_after_tax_now: pl.Expr, alt_return_rate: pl.Expr, market_value: pl.Expr,
+                                 appreciation_rate: pl.Expr, net_rent_monthly: pl.Expr, costs_ex_pi: pl.Expr,
+                                 first_lien_balance: pl.Expr, interest_rate: pl.Expr) -> pl.Expr:
+    """H8: equity_after_tax_now·alt_return_rate − (market_value·appreciation_rate +
+    12·(net_rent_monthly − costs_ex_pi) − first_lien_balance·interest_rate): this year's return on
+    the freed equity minus what the levered property earns this year ($/year; positive: holding
+    costs money)."""
+    return (equity_after_tax_now * alt_return_rate
+            - (market_value * appreciation_rate + 12 * (net_rent_monthly - costs_ex_pi)
+               - first_lien_balance * interest_rate))
+
+
+# --- H9 break-even appreciation rate --------------------------------------------------------------
+#
+# fv_hold depends on appreciation_rate only through the horizon sale's amount realized
+# X = value_at_horizon·(1 − selling_cost_rate):
+#     fv_hold = X − tax_h(X) + fv_hold_ex_sale,
+# where tax_h is T4–T11 of the horizon sale (H6), continuous and piecewise linear in X with a slope
+# between 0 and the top marginal rate (ordinary + NIIT). So g(X) = fv_hold(X) − fv_sell is piecewise
+# linear and increasing with slope in [BREAKEVEN_MIN_SLOPE, 1]. The root is found in X (where a
+# secant step is exact once two iterates share the root's linear piece) and mapped back to a rate.
+
+#: Lowest slope of fv_hold in the amount realized: 1 − (top ordinary rate + NIIT rate), from
+#: tax_years.toml. A dollar more of sale price never costs more than this share of itself in tax.
+BREAKEVEN_MIN_SLOPE: float = 1.0 - max(params.tax_rates().ordinary) - params.tax_rates().niit
+#: First step's slope: the middle of [BREAKEVEN_MIN_SLOPE, 1], which cuts the distance to the root
+#: at least by a factor (1 − m)/(1 + m) ≈ 0.26 whatever the true slope.
+BREAKEVEN_FIRST_SLOPE: float = (1.0 + BREAKEVEN_MIN_SLOPE) / 2
+#: Tax evaluations of the root search (after the one of H6, which seeds it); see docs/hold.md.
+BREAKEVEN_ITERATIONS: int = 8
+#: The appreciation range of H9.
+BREAKEVEN_RATE_MIN, BREAKEVEN_RATE_MAX = -0.5, 0.5
+#: Column prefix of the search's trial sale; of its T4–T11 columns only these stay in the frame.
+BREAKEVEN_SALE = "breakeven_sale"
+BREAKEVEN_KEEP = frozenset({"breakeven_sale_amount_realized", "breakeven_sale_tax"})
+
+
+def fv_hold_ex_sale(fv_flows: pl.Expr, balance_at_horizon: pl.Expr, second_lien_balance: pl.Expr,
+                    arrears: pl.Expr) -> pl.Expr:
+    """H9 helper: the part of fv_hold (H7) that does not depend on appreciation_rate:
+    fv_flows − balance_at_horizon − second_lien_balance − arrears ($ at the horizon)."""
+    return fv_flows - balance_at_horizon - second_lien_balance - arrears
+
+
+def breakeven_ar_min(market_value: pl.Expr, selling_cost_rate: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H9: the horizon sale's amount realized when appreciation_rate = −0.5 ($)."""
+    return amount_realized_at_horizon(value_at_horizon(market_value, pl.lit(BREAKEVEN_RATE_MIN), hold_months),
+                                      selling_cost_rate)
+
+
+def breakeven_ar_max(market_value: pl.Expr, selling_cost_rate: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H9: the horizon sale's amount realized when appreciation_rate = +0.5 ($)."""
+    return amount_realized_at_horizon(value_at_horizon(market_value, pl.lit(BREAKEVEN_RATE_MAX), hold_months),
+                                      selling_cost_rate)
+
+
+def breakeven_sale(breakeven_sale_amount_realized: pl.Expr, long_term_at_horizon: pl.Expr,
+                   sec121_max_at_horizon: pl.Expr) -> tax.Stages:
+    """H9: the horizon sale of H6 at a trial amount realized X, as staged T4–T11 expressions
+    (columns ``breakeven_sale_<quantity>``; ``breakeven_sale_tax`` is tax_h(X))."""
+    return tax.disposition(BREAKEVEN_SALE, amount_realized=breakeven_sale_amount_realized, cod_income=pl.lit(0.0),
+                           long_term=long_term_at_horizon, sec121_max=sec121_max_at_horizon)
+
+
+def breakeven_gap(breakeven_sale_amount_realized: pl.Expr, breakeven_sale_tax: pl.Expr, fv_hold_ex_sale: pl.Expr,
+                  fv_sell: pl.Expr) -> pl.Expr:
+    """H9 g(X) = fv_hold − fv_sell when the horizon sale realizes X: X − tax_h(X) + fv_hold_ex_sale −
+    fv_sell ($ at the horizon; increasing in X, zero at the break-even)."""
+    return breakeven_sale_amount_realized - breakeven_sale_tax + fv_hold_ex_sale - fv_sell
+
+
+def breakeven_next_amount_realized(x: pl.Expr, gap: pl.Expr, x_prev: pl.Expr | None, gap_prev: pl.Expr | None,
+                                   ar_min: pl.Expr, ar_max: pl.Expr) -> pl.Expr:
+    """H9, one safeguarded secant step: X − g(X)/slope, the slope being the secant through the last
+    two iterates clipped to [BREAKEVEN_MIN_SLOPE, 1] (BREAKEVEN_FIRST_SLOPE for the first step or
+    when the secant is undefined), the new X clipped to [ar_min, ar_max] ($)."""
+    if x_prev is None or gap_prev is None:
+        slope = pl.lit(BREAKEVEN_FIRST_SLOPE)
+    else:
+        secant = (gap - gap_prev) / (x - x_prev)
+        slope = (pl.when(secant.is_finite()).then(secant).otherwise(BREAKEVEN_FIRST_SLOPE)
+                 .clip(BREAKEVEN_MIN_SLOPE, 1.0))
+    step = pl.when(gap == 0.0).then(0.0).otherwise(gap / slope)
+    return (x - step).clip(ar_min, ar_max)
+
+
+def breakeven_appreciation_rate(breakeven_amount_realized: pl.Expr, breakeven_sale_amount_realized: pl.Expr,
+                                breakeven_gap: pl.Expr, breakeven_ar_min: pl.Expr, breakeven_ar_max: pl.Expr,
+                                market_value: pl.Expr, selling_cost_rate: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H9: the appreciation_rate in [−0.5, 0.5] at which fv_hold = fv_sell (rate/year): the rate at
+    which the horizon sale realizes the root X*, (X*/(market_value·(1 − selling_cost_rate)))^(12/H) − 1.
+
+    Null when there is no root in the range: the search's last trial sale X sits on a bound with
+    the gap g(X) still of one sign there: g(ar_max) < 0 (holding does not pay even at +50 %/year)
+    or g(ar_min) > 0 (holding pays even at −50 %/year)."""
+    x, gap = breakeven_sale_amount_realized, breakeven_gap
+    no_root = ((x >= breakeven_ar_max) & (gap < 0)) | ((x <= breakeven_ar_min) & (gap > 0))
+    ratio = breakeven_amount_realized / (market_value * (1.0 - selling_cost_rate))
+    rate = ratio.pow(12 / hold_months.cast(pl.Float64)) - 1.0
+    return pl.when(no_root).then(None).otherwise(rate.clip(BREAKEVEN_RATE_MIN, BREAKEVEN_RATE_MAX))
+
+
+def _breakeven_start(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """H9 search, iterate 0: the row's own horizon sale, whose gap fv_hold − fv_sell is known."""
+    return frame.with_columns(
+        breakeven_ar_min=breakeven_ar_min(c("market_value"), c("selling_cost_rate"), c("hold_months")),
+        breakeven_ar_max=breakeven_ar_max(c("market_value"), c("selling_cost_rate"), c("hold_months")),
+        breakeven_sale_amount_realized=c("amount_realized_at_horizon"),
+        breakeven_sale_tax=c("tax_sale_at_horizon"),
+        breakeven_gap=c("fv_hold") - c("fv_sell"),
+    )
+
+
+def _breakeven_iteration(frame: pl.LazyFrame, *, first: bool) -> pl.LazyFrame:
+    """H9 search, one iterate: a secant step, T4–T11 at the new X, its gap. The previous iterate is
+    kept in ``_breakeven_prev_ar`` and ``_breakeven_prev_gap`` for the next step's secant."""
+    x, gap = c("breakeven_sale_amount_realized"), c("breakeven_gap")
+    x_prev, gap_prev = (None, None) if first else (c("_breakeven_prev_ar"), c("_breakeven_prev_gap"))
+    stages = breakeven_sale(
+        breakeven_next_amount_realized(x, gap, x_prev, gap_prev, c("breakeven_ar_min"), c("breakeven_ar_max")),
+        c("long_term_at_horizon"), c("sec121_max_at_horizon"))
+    # The first stage reads the current iterate before it is replaced, so it also shifts it to _prev.
+    stages[0] = {"_breakeven_prev_ar": x, "_breakeven_prev_gap": gap, **stages[0]}
+    return tax.apply_stages(frame, stages).with_columns(
+        breakeven_gap=breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell")),
+    )
+
+
+def _add_breakeven(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """H9 over whole columns: BREAKEVEN_ITERATIONS staged secant steps from the row's own horizon
+    sale, one more step that needs no tax (the root X*), then the rate. Keeps breakeven_ar_min,
+    breakeven_ar_max, breakeven_sale_amount_realized and breakeven_sale_tax (the last trial sale),
+    breakeven_gap (its g: ~0 at a root) and breakeven_amount_realized (X*) for ``dispo explain``."""
+    frame = _breakeven_start(frame)
+    for k in range(BREAKEVEN_ITERATIONS):
+        frame = _breakeven_iteration(frame, first=k == 0)
+    first = BREAKEVEN_ITERATIONS == 0
+    frame = frame.with_columns(
+        breakeven_amount_realized=breakeven_next_amount_realized(
+            c("breakeven_sale_amount_realized"), c("breakeven_gap"), None if first else c("_breakeven_prev_ar"),
+            None if first else c("_breakeven_prev_gap"), c("breakeven_ar_min"), c("breakeven_ar_max")),
+    ).with_columns(
+        breakeven_appreciation_rate=breakeven_appreciation_rate(
+            c("breakeven_amount_realized"), c("breakeven_sale_amount_realized"), c("breakeven_gap"),
+            c("breakeven_ar_min"), c("breakeven_ar_max"), c("market_value"), c("selling_cost_rate"),
+            c("hold_months")),
+    )
+    scratch = [n for n in frame.collect_schema().names()
+               if n.startswith("_breakeven_") or (n.startswith(BREAKEVEN_SALE + "_") and n not in BREAKEVEN_KEEP)]
+    return frame.drop(scratch)
+
+
+# --- the stage ----------------------------------------------------------------------------------
 
 
 def add_hold(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
-    return frame
+    """Adds the section 6 columns (H2–H9) and the intermediates alt_monthly_rate, note_monthly_rate,
+    amortizing_months, horizon_date, months_owned_last_5y_at_horizon, months_lived_last_5y_at_horizon,
+    sec121_eligible_at_horizon, sec121_max_at_horizon, long_term_at_horizon,
+    amount_realized_at_horizon, the horizon sale's T4–T11 quantities ``horizon_sale_*``,
+    fv_hold_ex_sale and the H9 search columns ``breakeven_*`` (for ``dispo explain``).
+
+    Expects the wide frame after the tax stage (``payoff``, ``months_held``, ``sale_tax``,
+    ``sec121_limit`` …)."""
+    frame = (
+        frame.with_columns(  # H2, H3, H4, H5 (inputs only), H6 windows
+            net_rent_monthly=net_rent_monthly(c("rent_monthly"), c("vacancy_rate"), c("management_fee_rate"),
+                                              c("occupancy")),
+            costs_ex_pi=costs_ex_pi(c("property_tax_annual"), c("insurance_annual"), c("hoa_monthly"),
+                                    c("maintenance_monthly"), c("utilities_monthly"), c("second_lien_payment")),
+            net_sale_proceeds_now=net_sale_proceeds_now(c("market_value"), c("selling_cost_rate")),
+            tax_sale_now=tax_sale_now(c("sale_tax")),
+            alt_monthly_rate=alt_monthly_rate(c("alt_return_rate")),
+            value_at_horizon=value_at_horizon(c("market_value"), c("appreciation_rate"), c("hold_months")),
+            amortizing_months=amortizing_months(c("hold_months"), c("remaining_term_months")),
+            note_monthly_rate=note_monthly_rate(c("interest_rate")),
+            horizon_date=horizon_date(as_of, c("hold_months")),
+            months_owned_last_5y_at_horizon=months_owned_last_5y_at_horizon(c("months_held"), c("hold_months")),
+            months_lived_last_5y_at_horizon=months_lived_last_5y_at_horizon(c("occupancy"),
+                                                                            c("months_lived_last_5y"),
+                                                                            c("hold_months")),
+        )
+        .with_columns(
+            monthly_burn=monthly_burn(c("costs_ex_pi"), c("monthly_pi"), c("net_rent_monthly")),
+            loss_on_sale_now=loss_on_sale_now(c("purchase_price"), c("capital_improvements"),
+                                              c("net_sale_proceeds_now")),
+            equity_after_tax_now=equity_after_tax_now(c("net_sale_proceeds_now"), c("payoff"), c("tax_sale_now")),
+            balance_at_horizon=balance_at_horizon(c("first_lien_balance"), c("note_monthly_rate"), c("monthly_pi"),
+                                                  c("amortizing_months")),
+            fv_flows=fv_flows(c("net_rent_monthly"), c("costs_ex_pi"), c("monthly_pi"), c("alt_monthly_rate"),
+                              c("hold_months"), c("amortizing_months")),
+            amount_realized_at_horizon=amount_realized_at_horizon(c("value_at_horizon"), c("selling_cost_rate")),
+            long_term_at_horizon=long_term_at_horizon(c("purchase_date"), c("horizon_date")),
+            sec121_eligible_at_horizon=shared.sec121_eligible(c("months_owned_last_5y_at_horizon"),
+                                                              c("months_lived_last_5y_at_horizon"),
+                                                              c("sec121_used_last_2y")),
+        )
+        .with_columns(
+            breakeven_months=breakeven_months(c("loss_on_sale_now"), c("monthly_burn")),
+            fv_sell=fv_sell(c("equity_after_tax_now"), c("alt_monthly_rate"), c("hold_months")),
+            sec121_max_at_horizon=shared.sec121_max(c("sec121_eligible_at_horizon"),
+                                                    c("months_owned_last_5y_at_horizon"),
+                                                    c("months_lived_last_5y_at_horizon"),
+                                                    c("sec121_used_last_2y"), c("hardship"), c("sec121_limit")),
+            fv_hold_ex_sale=fv_hold_ex_sale(c("fv_flows"), c("balance_at_horizon"), c("second_lien_balance"),
+                                            c("arrears")),
+            cost_of_doing_nothing_annual=cost_of_doing_nothing_annual(
+                c("equity_after_tax_now"), c("alt_return_rate"), c("market_value"), c("appreciation_rate"),
+                c("net_rent_monthly"), c("costs_ex_pi"), c("first_lien_balance"), c("interest_rate")),
+        )
+    )
+    frame = tax.apply_stages(frame, horizon_sale(c("amount_realized_at_horizon"), c("long_term_at_horizon"),
+                                                 c("sec121_max_at_horizon")))  # H6
+    frame = (
+        frame.with_columns(
+            tax_sale_at_horizon=tax_sale_at_horizon(c("horizon_sale_tax")),
+        )
+        .with_columns(  # H7
+            fv_hold=fv_hold(c("value_at_horizon"), c("selling_cost_rate"), c("balance_at_horizon"),
+                            c("second_lien_balance"), c("arrears"), c("tax_sale_at_horizon"), c("fv_flows")),
+        )
+        .with_columns(  # H8
+            sell_advantage_pv=sell_advantage_pv(c("fv_sell"), c("fv_hold"), c("alt_monthly_rate"),
+                                                c("hold_months")),
+        )
+        .with_columns(
+            hold_recommendation=hold_recommendation(c("sell_advantage_pv")),
+        )
+    )
+    return _add_breakeven(frame)  # H9

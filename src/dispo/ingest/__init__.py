@@ -1,0 +1,146 @@
+"""Ingest (ARCHITECTURE step 3): input files into DuckDB, raw text first, then typed values.
+
+``ingest(paths, con, as_of=...)`` leaves two tables in ``con``:
+
+- ``raw``: ``source_file``, ``row_number``, every input column as text (the union of all files'
+  columns, by name, in order of first appearance; NULL where a file lacks the column), and the
+  internal ``__dispo_row_error`` (a CSV record that could not be split into the header's fields).
+  An empty CSV cell is ''; a Parquet value is DuckDB's text of it.
+- ``typed``: ``source_file``, ``row_number``, each schema column present in the input parsed by
+  the SPEC section 1 rules (SQL generated from :mod:`dispo.schema`, see :mod:`dispo.ingest.parse`),
+  the extra columns as text, and ``parse_reasons`` (list of ``column: what is wrong: 'raw value'``).
+
+``source_file`` is the file's path relative to the deepest directory holding all inputs: the
+basename for one file or for files side by side. ``row_number`` is the 1-based data row number
+within its file (header excluded); see :mod:`dispo.ingest.reader` for blank lines and quoted
+newlines. Rows are never dropped: a ragged CSV row is in both tables with the reason
+``row: has N fields, header has M`` (its raw fields by position, its typed values NULL).
+
+File-level problems (missing file, unknown suffix, unreadable file, duplicate or reserved column
+name, missing required column, no data rows) raise :class:`~dispo.errors.DispoError` before the
+``raw`` and ``typed`` tables are touched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+import polars as pl
+
+from dispo import schema
+from dispo.errors import DispoError
+from dispo.ingest.parse import ident, typed_select
+from dispo.ingest.reader import ROW_ERROR, Staged, read_source, source_names, stage_csv, stage_parquet
+
+__all__ = ["IngestResult", "ingest", "RAW_TABLE", "TYPED_TABLE", "ROW_ERROR"]
+
+RAW_TABLE = "raw"
+TYPED_TABLE = "typed"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ingest read. ``typed`` is the ``typed`` table as a Polars frame, in input order (files
+    as given, then row_number)."""
+
+    typed: pl.DataFrame
+    rows_per_file: dict[str, int]
+    input_columns: tuple[str, ...]
+    extra_columns: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection = field(repr=False)
+    as_of: date
+
+    @property
+    def rows_read(self) -> int:
+        return sum(self.rows_per_file.values())
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """``source_file`` of each input, in the order given."""
+        return tuple(self.rows_per_file)
+
+    @property
+    def schema_columns(self) -> tuple[str, ...]:
+        """The schema columns present in the input, in schema order."""
+        return tuple(c for c in schema.NAMES if c in self.input_columns)
+
+    def raw_rows(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Raw text of the rows named by ``keys`` (columns source_file, row_number): source_file,
+        row_number and every input column, in ``keys`` order."""
+        lineage = list(schema.LINEAGE_COLUMNS)
+        keys = keys.select(lineage).with_row_index("__dispo_order")
+        self.con.register("__dispo_keys", keys)
+        try:
+            cols = ", ".join(f"r.{ident(c)}" for c in (*lineage, *self.input_columns))
+            on = " AND ".join(f"r.{ident(c)} = k.{ident(c)}" for c in lineage)
+            return self.con.sql(
+                f"SELECT {cols} FROM {RAW_TABLE} r JOIN __dispo_keys k ON {on} ORDER BY k.__dispo_order"
+            ).pl()
+        finally:
+            self.con.unregister("__dispo_keys")
+
+
+def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
+    """Replaces the raw table. One INSERT per file keeps it in input order (sorted by row_number
+    only when rejected rows or blank lines were numbered apart)."""
+    lineage = schema.LINEAGE_COLUMNS
+    all_cols = (*lineage, *columns, ROW_ERROR)
+    definition = ", ".join(f"{ident(c)} {'BIGINT' if c == lineage[1] else 'VARCHAR'}" for c in all_cols)
+    con.execute(f"CREATE OR REPLACE TABLE {RAW_TABLE} ({definition})")
+    for st in staged:
+        have = {*st.source.columns, *lineage, ROW_ERROR}
+        cols = ", ".join(ident(c) if c in have else f"NULL::VARCHAR AS {ident(c)}" for c in all_cols)
+        order = "" if st.ordered else f" ORDER BY {ident(lineage[1])}"
+        con.execute(f"INSERT INTO {RAW_TABLE} SELECT {cols} FROM ({st.select}){order}")
+
+
+def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date) -> IngestResult:
+    """Reads every input file into ``con`` (tables ``raw`` and ``typed``) and returns the typed rows.
+
+    CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``), by suffix; several files are united by
+    column name. ``as_of`` is kept on the result for validation (parsing does not depend on it).
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise DispoError("no input files")
+    seen: set[str] = set()
+    for p in paths:
+        key = os.path.abspath(p)
+        if key in seen:
+            raise DispoError(f"{p}: input file given twice")
+        seen.add(key)
+    sources = [read_source(p, n) for p, n in zip(paths, source_names(paths))]
+    columns: list[str] = []
+    for s in sources:
+        columns += [c for c in s.columns if c not in columns]
+
+    staged: list[Staged] = []
+    try:
+        for i, s in enumerate(sources):
+            st = stage_csv(con, s, i) if s.kind == "csv" else stage_parquet(con, s, i)
+            staged.append(st)
+            if st.rows == 0:
+                raise DispoError(f"{s.name}: no data rows")
+        _write_raw(con, staged, columns)  # only now, with every file staged and checked
+    finally:
+        for st in staged:
+            for t in st.temp_tables:
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(f"CREATE OR REPLACE TABLE {TYPED_TABLE} AS {typed_select(RAW_TABLE, columns, ROW_ERROR)}")
+    typed = con.table(TYPED_TABLE).pl()
+    rows_per_file = {st.source.name: st.rows for st in staged}
+    if typed.height != sum(rows_per_file.values()):  # pragma: no cover - an internal invariant
+        raise RuntimeError(f"ingest lost rows: {sum(rows_per_file.values())} read, {typed.height} typed")
+    return IngestResult(
+        typed=typed,
+        rows_per_file=rows_per_file,
+        input_columns=tuple(columns),
+        extra_columns=tuple(c for c in columns if c not in schema.BY_NAME),
+        con=con,
+        as_of=as_of,
+    )

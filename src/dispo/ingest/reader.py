@@ -1,0 +1,309 @@
+"""Input files into DuckDB as raw text: one staged relation per file, checked before anything is kept.
+
+Row numbers (``row_number``): the 1-based number of the row's CSV *record* after the header, which is
+its line number in the file minus one when no value spans lines. A record with a quoted newline is
+one row (as DuckDB and every spreadsheet count it). Blank lines are not rows (they are skipped, not
+rejected, not counted in rows read), but they keep their place in the count, so the number of a row
+after a blank line is still its line number minus one. Rejected rows (wrong number of fields,
+malformed quoting, invalid UTF-8, over-long line) are numbered from DuckDB's reject ``line``; good
+rows take, in order, the numbers left free by rejected rows and blank lines. For Parquet,
+``row_number`` is the 1-based row index in the file.
+
+Known limit: after a value with an unterminated quote, DuckDB reads the rest of the file as that
+one value, so the rejected record swallows every line after it (as any CSV reader would).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import mmap
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+import polars as pl
+
+from dispo import schema
+from dispo.errors import DispoError
+from dispo.ingest.parse import ident, lit
+
+#: Raw-table column holding a row-level problem (a CSV record that could not be split into the
+#: header's fields); NULL for every other row.
+ROW_ERROR = "__dispo_row_error"
+#: Input column names the pipeline uses for itself, besides schema.RESERVED_NAMES.
+INTERNAL_NAMES = frozenset({"parse_reasons", ROW_ERROR})
+#: A null string no real cell equals, so that an empty CSV cell stays '' in the raw table.
+_NO_NULL = "\x01dispo:no-null\x01"
+
+_CSV_ERRORS = {
+    "INVALID ENCODING": "not valid UTF-8",
+    "UNQUOTED VALUE": "malformed quoting",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+}
+
+
+@dataclass
+class Source:
+    """One input file, once its header (or Parquet schema) has been read and checked."""
+
+    path: Path
+    name: str
+    kind: str  # "csv" or "parquet"
+    columns: list[str]
+    parquet_types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Staged:
+    """A file loaded into temporary DuckDB relations, ready to go into the raw table."""
+
+    source: Source
+    select: str  # SQL: source_file, row_number, the file's columns as text, ROW_ERROR
+    rows: int
+    temp_tables: list[str] = field(default_factory=list)
+    ordered: bool = True  # the select yields rows by row_number already
+
+
+def source_names(paths: Sequence[Path]) -> list[str]:
+    """``source_file`` for each path: its path relative to the deepest directory holding all
+    inputs, so a single file (or files side by side) is named by its basename, and two files
+    of the same name in different directories stay apart."""
+    absolute = [Path(os.path.abspath(p)) for p in paths]
+    if len(absolute) == 1:
+        return [absolute[0].name]
+    common = os.path.commonpath([str(p.parent) for p in absolute])
+    return [Path(os.path.relpath(p, common)).as_posix() for p in absolute]
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".csv") or name.endswith(".csv.gz"):
+        return "csv"
+    if name.endswith(".parquet"):
+        return "parquet"
+    raise DispoError(f"{path}: unsupported file type (expected .csv, .csv.gz or .parquet)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _open_text(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def read_source(path: Path, name: str) -> Source:
+    """Reads and checks a file's column names (nothing else): existence, type, header."""
+    if not path.exists():
+        raise DispoError(f"{path}: input file not found")
+    if not path.is_file():
+        raise DispoError(f"{path}: not a file")
+    kind = file_kind(path)
+    if kind == "csv":
+        try:
+            with _open_text(path) as fh:
+                header = next(csv.reader(fh), None)
+        except (OSError, UnicodeDecodeError, csv.Error, EOFError) as exc:
+            raise DispoError(f"{name}: cannot read as a UTF-8 CSV file: {_one_line(exc)}") from None
+        if header is None:
+            raise DispoError(f"{name}: no data rows (the file is empty)")
+        columns = [h.strip() for h in header]
+        source = Source(path, name, kind, columns)
+    else:
+        try:
+            import pyarrow.parquet as pq
+
+            arrow_schema = pq.read_schema(path)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise DispoError(f"{name}: cannot read as a Parquet file: {_one_line(exc)}") from None
+        columns = list(arrow_schema.names)
+        source = Source(path, name, kind, columns)
+    check_columns(source)
+    return source
+
+
+def check_columns(source: Source) -> None:
+    """Header rules of SPEC section 1: names present and distinct, no reserved name, every
+    required column there."""
+    name, columns = source.name, source.columns
+    for i, c in enumerate(columns, 1):
+        if not c:
+            raise DispoError(f"{name}: column {i} of the header has no name")
+    seen: set[str] = set()
+    for c in columns:
+        if c in seen:
+            raise DispoError(f"{name}: column {c!r} appears more than once in the header")
+        seen.add(c)
+    for c in columns:
+        if c in schema.RESERVED_NAMES or c in INTERNAL_NAMES:
+            raise DispoError(f"{name}: input column {c!r} uses a name reserved for an output column")
+    missing = [c for c in schema.REQUIRED if c not in seen]
+    if missing:
+        raise DispoError(f"{name}: required column {missing[0]!r} is missing"
+                         + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else ""))
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def _blank_rows(path: Path) -> list[int]:
+    """Data row numbers of blank lines that come before some row (trailing ones shift nothing).
+
+    DuckDB skips blank lines but counts them in its reject line numbers; to number the good rows
+    the same way we need their places. Fast path (the usual case): no blank line anywhere but at
+    the end, found with a C-speed byte search. Otherwise one pass of Python's csv reader, which
+    knows a blank line from a newline inside a quoted value.
+    """
+    gz = path.name.lower().endswith(".gz")
+    if gz:
+        with gzip.open(path, "rb") as fh:
+            data: bytes | mmap.mmap = fh.read()
+    else:
+        if path.stat().st_size == 0:
+            return []
+        with open(path, "rb") as fh:
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        end = len(data)
+        while end > 0 and data[end - 1] in (10, 13):
+            end -= 1
+        if data.find(b"\n\n", 0, end) < 0 and data.find(b"\n\r\n", 0, end) < 0 \
+                and data.find(b"\r\r", 0, end) < 0:
+            return []
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with _open_text(path) as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            blanks = [i for i, record in enumerate(reader, 1) if not record]
+    except (csv.Error, UnicodeDecodeError):
+        return []  # DuckDB rejects what Python cannot read; numbering stays as DuckDB's
+    finally:
+        csv.field_size_limit(old_limit)
+    return blanks
+
+
+def _split_record(text: str) -> list[str]:
+    """The fields of one rejected CSV record (DuckDB gives its text)."""
+    text = text.strip("\r\n")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return [text]
+    if not rows:
+        return [""]
+    fields = rows[0]
+    for more in rows[1:]:  # a newline the csv module did not keep inside the record
+        fields[-1] += "\n" + (more[0] if more else "")
+        fields.extend(more[1:])
+    return fields
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> pl.DataFrame:
+    """One row per rejected record: source_file, row_number, raw fields by position, ROW_ERROR."""
+    found = con.sql(
+        f"SELECT line, list(DISTINCT error_type::VARCHAR ORDER BY error_type::VARCHAR), "
+        f"first(csv_line ORDER BY column_idx) FROM {table} GROUP BY line ORDER BY line"
+    ).fetchall()
+    m = len(source.columns)
+    rows: dict[str, list] = {c: [] for c in (*schema.LINEAGE_COLUMNS, *source.columns, ROW_ERROR)}
+    for line, kinds, text in found:
+        fields = _split_record(text or "")
+        problems = []
+        if "MISSING COLUMNS" in kinds or "TOO MANY COLUMNS" in kinds:
+            problems.append(f"has {len(fields)} fields, header has {m}")
+        problems += [_CSV_ERRORS.get(k, f"cannot be read as CSV ({k.lower()})")
+                     for k in kinds if k not in ("MISSING COLUMNS", "TOO MANY COLUMNS", "CAST")]
+        rows[schema.LINEAGE_COLUMNS[0]].append(source.name)
+        rows[schema.LINEAGE_COLUMNS[1]].append(int(line) - 1)
+        for i, c in enumerate(source.columns):
+            rows[c].append(fields[i] if i < len(fields) else None)
+        rows[ROW_ERROR].append("row: " + "; ".join(problems or ["cannot be read as CSV"]))
+    return pl.DataFrame(rows, schema={c: (pl.Int64 if c == schema.LINEAGE_COLUMNS[1] else pl.String)
+                                      for c in rows})
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Staged:
+    good, rej, scan, bad, skip = (f"_dispo_{k}_{idx}" for k in ("good", "rej", "scan", "bad", "skip"))
+    columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in source.columns) + "}"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {good} AS SELECT * FROM read_csv({lit(str(source.path))}, "
+            f"columns={columns}, header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
+            f"nullstr={lit(_NO_NULL)}, store_rejects=true, rejects_table={lit(rej)}, "
+            f"rejects_scan={lit(scan)})"
+        )
+    except duckdb.Error as exc:
+        raise DispoError(f"{source.name}: cannot read as CSV: {_one_line(exc)}") from None
+    rejects = _csv_rejects(con, rej, source)
+    blanks = _blank_rows(source.path)
+    n_good = con.sql(f"SELECT count(*) FROM {good}").fetchall()[0][0]
+    src, rn = schema.LINEAGE_COLUMNS
+    skipped = sorted(set(rejects[rn].to_list()) | set(blanks))
+    cols = ", ".join(f"g.{ident(c)}" for c in source.columns)
+    if not skipped:
+        numbered = f"SELECT {lit(source.name)} AS {ident(src)}, g.rowid + 1 AS {ident(rn)}, {cols}, " \
+                   f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM {good} g"
+    else:
+        # Good row g (1-based, in file order) gets number g + #{skipped s_i : s_i - i < g}: the
+        # i-th skipped number has s_i - i good rows before it.
+        con.register(f"{skip}_src", pl.DataFrame({"n": skipped}, schema={"n": pl.Int64}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {skip} AS SELECT max(i) AS c, k FROM "
+                    f"(SELECT row_number() OVER (ORDER BY n) AS i, n - row_number() OVER (ORDER BY n) AS k "
+                    f"FROM {skip}_src) GROUP BY k")
+        con.unregister(f"{skip}_src")
+        numbered = (f"SELECT {lit(source.name)} AS {ident(src)}, g.rowid + 1 + coalesce(s.c, 0) AS {ident(rn)}, "
+                    f"{cols}, NULL::VARCHAR AS {ident(ROW_ERROR)} "
+                    f"FROM {good} g ASOF LEFT JOIN {skip} s ON g.rowid + 1 > s.k")
+    temps = [good, skip, rej, scan]
+    select = numbered
+    if rejects.height:
+        con.register(f"{bad}_src", rejects)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {bad}_src")
+        con.unregister(f"{bad}_src")
+        temps.append(bad)
+        select = f"{numbered} UNION ALL SELECT * FROM {bad}"
+    return Staged(source, select, n_good + rejects.height, temps, ordered=not skipped)
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+_TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+
+
+def _parquet_text(column: str, dtype: str) -> str:
+    """A Parquet value as text. A schema date stored as a naive timestamp at midnight becomes its
+    date (what pandas writes for a date column); everything else is DuckDB's text of the value
+    (shortest round-trip text for doubles), then parsed like a CSV cell."""
+    c = ident(column)
+    col = schema.BY_NAME.get(column)
+    if col is not None and col.dtype == "date" and dtype in _TIMESTAMPS:
+        return (f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN strftime({c}, '%Y-%m-%d') "
+                f"ELSE CAST({c} AS VARCHAR) END")
+    return f"CAST({c} AS VARCHAR)"
+
+
+def stage_parquet(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Staged:
+    path = lit(str(source.path))
+    try:
+        described = con.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+        rows = con.sql(f"SELECT count(*) FROM read_parquet({path})").fetchall()[0][0]
+    except duckdb.Error as exc:
+        raise DispoError(f"{source.name}: cannot read as Parquet: {_one_line(exc)}") from None
+    types = {name: str(dtype) for name, dtype, *_ in described}
+    src, rn = schema.LINEAGE_COLUMNS
+    texts = ", ".join(f"{_parquet_text(c, types.get(c, 'VARCHAR'))} AS {ident(c)}" for c in source.columns)
+    select = (f"SELECT {lit(source.name)} AS {ident(src)}, file_row_number + 1 AS {ident(rn)}, {texts}, "
+              f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM read_parquet({path}, file_row_number=true)")
+    return Staged(source, select, int(rows), [])

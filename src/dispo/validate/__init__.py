@@ -1,0 +1,253 @@
+"""Validation (ARCHITECTURE step 4): the schema's Great Expectations suite over the typed rows,
+every failure turned into a reason, rows split into accepted and rejected.
+
+``validate(ingested, as_of=...)``:
+
+1. rows whose CSV record could not be split (reason ``row: ...``) are not checked further: their
+   values are not reliable, the row reason says it all;
+2. every other row goes to GX as a pandas frame (from Arrow) whose index is the row's position in
+   ``ingested.typed``: GX returns, per expectation, the index of every failing row
+   (``result_format="COMPLETE"``), which maps straight back to the row. Cross rules are evaluated
+   first in DuckDB (their SQL, with ``$as_of``; nulls pass) into boolean columns ``rule__<name>``
+   that GX expects to be true;
+3. a cell that failed to parse is NULL, so it passes every check but "required": a required cell
+   whose parse failed keeps only its parse reason (one reason per problem, never two per cell);
+4. reasons read ``column: what is wrong: 'raw value'`` with the cell's raw text from the ``raw``
+   table: ``market_value: must be > 0: '-5'``, ``property_id: required value missing: ''``,
+   ``property_id: duplicate id (3 rows): 'P1'``, ``purchase_date: after as_of 2026-11-22: '2027-01-01'``,
+   ``occupancy: not one of primary, rental, second_home: 'owner'``. Reasons of a row are listed by
+   column (schema order), then by check (parse, required, bounds, set, unique, cross rule).
+
+``reasons_counted`` counts reasons by kind, the reason without its quoted value
+(``market_value: must be > 0``); the duplicate count and a ragged row's field counts are left out of
+the kind (``property_id: duplicate id``, ``row: has N fields, header has M``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from dispo import schema
+from dispo.ingest import IngestResult
+from dispo.ingest.parse import SQL_TYPES, ident
+from dispo.validate.suite import (
+    ALLOWED, BOUNDS, CHECK_ORDER, PARSE, REQUIRED, RULE, UNIQUE, ephemeral_context, rule_column,
+    validation_suite,
+)
+
+__all__ = ["ValidationResult", "RowConservationError", "validate", "validation_suite"]
+
+_ROW = "__dispo_row"
+_SRC, _RN = schema.LINEAGE_COLUMNS
+_MANY_VALUES = 8  # allowed sets longer than this are not spelled out in a reason
+
+
+class RowConservationError(RuntimeError):
+    """Internal error: rows read != accepted + rejected (a bug, never a data problem)."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """``accepted``: source_file, row_number, typed schema columns, extras (input order).
+    ``rejects``: source_file, row_number, reasons (list[str]), the raw text of every input column
+    (ordered by source_file, row_number). ``gx_result`` is GX's validation result (for Data Docs)."""
+
+    accepted: pl.DataFrame
+    rejects: pl.DataFrame
+    rows_read: int
+    reasons_counted: dict[str, int]
+    gx_result: Any = field(default=None, repr=False)
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.accepted.height
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rejects.height
+
+
+def _position(column: str) -> int:
+    return schema.NAMES.index(column) if column in schema.BY_NAME else -1
+
+
+def _gx_columns() -> list[str]:
+    """Schema columns some expectation looks at."""
+    return [c.name for c in schema.COLUMNS
+            if c.required or c.has_bounds or c.allowed or c.name == schema.UNIQUE_COLUMN]
+
+
+def _gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The rows GX checks: _ROW, the checked schema columns (absent ones as typed nulls) and one
+    boolean per cross rule (true when the rule holds; a null rule input passes)."""
+    present = set(typed.columns)
+    fill = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}"
+                     for c in schema.COLUMNS if c.name not in present)
+    cols = ", ".join(ident(c) for c in _gx_columns())
+    rules = ", ".join(f"coalesce(({r.sql}), true) AS {ident(rule_column(r))}" for r in schema.CROSS_RULES)
+    con = duckdb.connect()
+    try:
+        con.register("typed_rows", typed.select([_ROW, *(c for c in schema.NAMES if c in present)]))
+        return con.sql(
+            f"SELECT {ident(_ROW)}, {cols}{', ' + rules if rules else ''} "
+            f"FROM (SELECT *{', ' + fill if fill else ''} FROM typed_rows) ORDER BY {ident(_ROW)}",
+            params={"as_of": as_of},
+        ).pl()
+    finally:
+        con.close()
+
+
+def _run_gx(frame: pl.DataFrame) -> Any:
+    pdf = frame.to_pandas()
+    pdf.index = pdf.pop(_ROW).to_numpy()
+    context = ephemeral_context()
+    batch_definition = (context.data_sources.add_pandas("dispo").add_dataframe_asset("rows")
+                        .add_batch_definition_whole_dataframe("all"))
+    suite = context.suites.add(validation_suite())
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
+    return batch.validate(suite, result_format={"result_format": "COMPLETE"})
+
+
+def _raised(exception_info: Any) -> str | None:
+    """GX's exception message, if an expectation could not be evaluated."""
+    if not isinstance(exception_info, dict):
+        return None
+    if exception_info.get("raised_exception"):
+        return str(exception_info.get("exception_message"))
+    for v in exception_info.values():
+        if isinstance(v, dict) and v.get("raised_exception"):
+            return str(v.get("exception_message"))
+    return None
+
+
+def _bound_message(col: schema.Column, side: str) -> str:
+    """``must be > 0`` (low side) or ``must be ≤ 1e12`` (high side), from the schema's wording."""
+    one_sided = dataclasses.replace(col, max=None) if side == "low" else dataclasses.replace(col, min=None)
+    return f"must be {one_sided.bounds_text()}"
+
+
+def _allowed_message(col: schema.Column) -> str:
+    allowed = col.allowed or ()
+    if len(allowed) > _MANY_VALUES:
+        return f"not one of the {len(allowed)} allowed values"
+    return "not one of " + ", ".join(allowed)
+
+
+def _rule_message(rule: schema.CrossRule, as_of: date) -> str:
+    return re.sub(r"\bas_of\b", f"as_of {as_of.isoformat()}", rule.message)
+
+
+_FAILURE_SCHEMA = {_ROW: pl.UInt32, "column": pl.String, "message": pl.String, "kind": pl.String,
+                   "rank": pl.Int64, "sub": pl.Int64}
+
+
+def _failures(gx_result: Any, typed: pl.DataFrame, parse_failed: pl.DataFrame, checked: pl.DataFrame,
+              as_of: date) -> pl.DataFrame:
+    """One row per failed check of a row: _ROW, column, message, kind, rank, sub (sort keys)."""
+    parts: list[pl.DataFrame] = []
+    rules = {r.name: (i, r) for i, r in enumerate(schema.CROSS_RULES)}
+    for res in gx_result.results:
+        config = res.expectation_config
+        meta = config.meta or {}
+        problem = _raised(res.exception_info)
+        if problem:
+            raise RuntimeError(f"GX could not evaluate {config.type} on {config.kwargs.get('column')}: {problem}")
+        index = (res.result or {}).get("unexpected_index_list") or []
+        if not index:
+            continue
+        rows = pl.DataFrame({_ROW: np.asarray(index, dtype=np.int64)}).with_columns(pl.col(_ROW).cast(pl.UInt32))
+        check, column = meta["dispo_check"], meta["dispo_column"]
+        rank, sub = _position(column) * 10 + CHECK_ORDER[check], 0
+        col = schema.BY_NAME[column]
+        if check == REQUIRED:
+            rows = rows.join(parse_failed.filter(pl.col("column") == column), on=_ROW, how="anti")
+            frame = rows.with_columns(message=pl.lit("required value missing"))
+        elif check == BOUNDS:
+            low = (pl.col("value") < col.min) | ((pl.col("value") == col.min) & col.min_exclusive) \
+                if col.min is not None else pl.lit(False)
+            frame = (rows.join(typed.select(_ROW, pl.col(column).cast(pl.Float64).alias("value")), on=_ROW)
+                     .with_columns(message=pl.when(low).then(pl.lit(_bound_message(col, "low")))
+                                   .otherwise(pl.lit(_bound_message(col, "high")))).drop("value"))
+        elif check == ALLOWED:
+            frame = rows.with_columns(message=pl.lit(_allowed_message(col)))
+        elif check == UNIQUE:
+            counts = (checked.filter(pl.col(column).is_not_null()).group_by(column).len("copies"))
+            frame = (rows.join(typed.select(_ROW, column), on=_ROW).join(counts, on=column)
+                     .with_columns(message=pl.format("duplicate id ({} rows)", "copies"),
+                                   kind=pl.lit(f"{column}: duplicate id")).select(_ROW, "message", "kind"))
+        elif check == RULE:
+            sub, rule = rules[meta["dispo_rule"]]
+            frame = rows.with_columns(message=pl.lit(_rule_message(rule, as_of)))
+        else:  # pragma: no cover
+            raise RuntimeError(f"unknown check {check!r}")
+        if "kind" not in frame.columns:
+            frame = frame.with_columns(kind=pl.lit(column + ": ") + pl.col("message"))
+        parts.append(frame.select(_ROW, column=pl.lit(column), message="message", kind="kind",
+                                  rank=pl.lit(rank, pl.Int64), sub=pl.lit(sub, pl.Int64)))
+    if not parts:
+        return pl.DataFrame(schema=_FAILURE_SCHEMA)
+    return pl.concat(parts).cast(_FAILURE_SCHEMA)
+
+
+def _parse_reasons(typed: pl.DataFrame) -> pl.DataFrame:
+    """The ingest reasons, one per row: _ROW, text, column, kind, rank, sub."""
+    exploded = (typed.select(_ROW, "parse_reasons").filter(pl.col("parse_reasons").list.len() > 0)
+                .explode("parse_reasons").rename({"parse_reasons": "text"}))
+    positions = pl.DataFrame({"column": list(schema.NAMES), "position": list(range(len(schema.NAMES)))})
+    kind = (pl.col("text").str.extract(r"^(.*?): '", 1).fill_null(pl.col("text"))
+            .str.replace(r"^row: has \d+ fields, header has \d+", "row: has N fields, header has M"))
+    return (exploded.with_columns(column=pl.col("text").str.extract(r"^([^:]*):", 1), kind=kind)
+            .join(positions, on="column", how="left")
+            .select(_ROW, "text", "column", "kind",
+                    rank=(pl.col("position").fill_null(-1) * 10 + CHECK_ORDER[PARSE]).cast(pl.Int64),
+                    sub=pl.lit(0, pl.Int64)))
+
+
+def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
+    """Checks every typed row against the schema's suite; splits accepted from rejected rows."""
+    typed = ingested.typed.with_row_index(_ROW)
+    if typed.height != ingested.rows_read:
+        raise RowConservationError(f"rows read {ingested.rows_read} != typed rows {typed.height}")
+    parsed = _parse_reasons(typed)
+    parse_failed = parsed.select(_ROW, "column").unique()
+    ragged = parsed.filter(pl.col("column") == "row").select(_ROW).unique()
+    checked = typed.filter(~pl.col(_ROW).is_in(ragged[_ROW].implode()))
+
+    gx_result = _run_gx(_gx_frame(checked, as_of))
+    failed = _failures(gx_result, typed, parse_failed, checked, as_of)
+
+    rejected_rows = pl.concat([parsed.select(_ROW), failed.select(_ROW)]).unique().sort(_ROW)
+    keys = rejected_rows.join(typed.select(_ROW, _SRC, _RN), on=_ROW, how="left")
+    raw = ingested.raw_rows(keys.select(_SRC, _RN)).with_columns(keys[_ROW])
+    columns_failed = [c for c in failed["column"].unique().to_list() if c in raw.columns]
+    raw_cells = (raw.select(_ROW, *columns_failed)
+                 .unpivot(index=_ROW, on=columns_failed, variable_name="column", value_name="raw")
+                 if columns_failed else pl.DataFrame(schema={_ROW: pl.UInt32, "column": pl.String, "raw": pl.String}))
+    failed_text = (failed.join(raw_cells, on=[_ROW, "column"], how="left")
+                   .with_columns(text=pl.format("{}: {}: '{}'", "column", "message", pl.col("raw").fill_null("")))
+                   .select(_ROW, "text", "column", "kind", "rank", "sub"))
+    reasons = (pl.concat([parsed, failed_text]).unique(subset=[_ROW, "text"], keep="first")
+               .sort(_ROW, "rank", "sub", "text"))
+    per_row = reasons.group_by(_ROW, maintain_order=True).agg(reasons=pl.col("text"))
+    rejects = (raw.join(per_row, on=_ROW, how="left")
+               .select(_SRC, _RN, "reasons", *ingested.input_columns)
+               .sort(_SRC, _RN))
+    accepted = typed.filter(~pl.col(_ROW).is_in(rejected_rows[_ROW].implode())).drop(_ROW, "parse_reasons")
+    counted = reasons.group_by("kind").len("n").sort(["n", "kind"], descending=[True, False])
+    reasons_counted = dict(zip(counted["kind"].to_list(), counted["n"].to_list()))
+
+    read = ingested.rows_read
+    if typed.height != read or accepted.height + rejects.height != read \
+            or rejects.select(_SRC, _RN).is_duplicated().any():
+        raise RowConservationError(
+            f"rows read {read} != accepted {accepted.height} + rejected {rejects.height}")
+    return ValidationResult(accepted=accepted, rejects=rejects, rows_read=read,
+                            reasons_counted=reasons_counted, gx_result=gx_result)
