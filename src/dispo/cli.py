@@ -17,6 +17,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network calls from 
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from dispo.errors import DispoError  # noqa: E402
@@ -52,7 +53,7 @@ def _guard(fn: Callable[[], int]) -> None:
     try:
         code = fn()
     except DispoError as e:
-        err.print(f"[bold red]error:[/] {e}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]: previous outputs were left in place")
@@ -60,7 +61,7 @@ def _guard(fn: Callable[[], int]) -> None:
     except Exception as e:  # a bug of ours: still one line unless asked for the traceback
         if os.environ.get("DISPO_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (set DISPO_DEBUG=1 for the traceback)",
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (set DISPO_DEBUG=1 for the traceback)",
                   soft_wrap=True)
         raise typer.Exit(1) from None
     raise typer.Exit(code)
@@ -100,7 +101,7 @@ def _print_rejects(outcome, limit: int = 10) -> None:
     for c in ("file", "row", "reasons"):
         table.add_column(c, overflow="fold")
     for r in rejects.head(limit).iter_rows(named=True):
-        table.add_row(str(r["source_file"]), str(r["row_number"]), "; ".join(r["reasons"]))
+        table.add_row(escape(str(r["source_file"])), str(r["row_number"]), escape("; ".join(r["reasons"])))
     err.print(table)
 
 
@@ -119,10 +120,10 @@ def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, a
 
         cfg = _load(pipeline, input, out_dir, as_of)
         if not quiet:
-            out.print(f"[bold]dispo run[/] {cfg.name} · as of {cfg.as_of} · {len(cfg.inputs)} input file(s)")
+            out.print(f"[bold]dispo run[/] {escape(cfg.name)} · as of {cfg.as_of} · {len(cfg.inputs)} input file(s)")
         outcome = run_pipeline(cfg, reporter=StageReporter(quiet))
         line = (f"{outcome.rows_read:,} rows read: {outcome.rows_accepted:,} evaluated, "
-                f"{outcome.rows_rejected:,} rejected → {outcome.output_dir}")
+                f"{outcome.rows_rejected:,} rejected → {escape(str(outcome.output_dir))}")
         if outcome.gate_failed:
             _print_rejects(outcome)
             err.print(f"[bold yellow]data-quality gate failed:[/] {outcome.reject_fraction:.1%} of rows rejected "
