@@ -36,8 +36,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Off a terminal (cron logs, pipes) rich would cut tables at 80 columns: give it room instead.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 PipelineArg = Annotated[Path, typer.Argument(help="Pipeline file (TOML), e.g. pipelines/investor_nightly.toml.",
                                              show_default=False)]
@@ -46,6 +47,26 @@ InputOpt = Annotated[Optional[list[str]], typer.Option(
 OutOpt = Annotated[Optional[str], typer.Option("--out", "-o", help="Output directory, instead of `output_dir`.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluation date YYYY-MM-DD, instead of `as_of`.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and the final line.")]
+
+
+class LogFormat(str, Enum):
+    human = "human"
+    json = "json"
+
+
+LogOpt = Annotated[LogFormat, typer.Option(
+    "--log-format", help="human: progress for people; json: one JSON object per stage on stderr, for schedulers.")]
+
+
+class Engine(str, Enum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOpt = Annotated[Optional[Engine], typer.Option(
+    "--engine", help="local: this process (DuckDB + Polars); spark: Spark, for inputs too big for one machine "
+                     "(needs `pip install 'dispo[spark]'` and Java 17+; docs/scale-out.md). Instead of `engine`.",
+    show_default=False)]
 
 
 def _guard(fn: Callable[[], int]) -> None:
@@ -87,10 +108,32 @@ class StageReporter:
             out.print(f"[green]✓[/] [bold]{stage:<9}[/] {detail} [dim]({seconds:.2f} s)[/]")
 
 
-def _load(pipeline: Path, inputs, out_dir, as_of):
+class JsonReporter:
+    """One JSON object per finished stage on stderr (for cron, systemd, Airflow …)."""
+
+    def __init__(self, pipeline: str):
+        self.pipeline = pipeline
+
+    def emit(self, **fields) -> None:
+        import json
+        import time
+
+        record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "pipeline": self.pipeline, **fields}
+        sys.stderr.write(json.dumps(record, default=str) + "\n")
+        sys.stderr.flush()
+
+    def started(self, stage: str, detail: str) -> None:
+        pass
+
+    def finished(self, stage: str, detail: str, seconds: float) -> None:
+        self.emit(event="stage", stage=stage, detail=detail, seconds=round(seconds, 4))
+
+
+def _load(pipeline: Path, inputs, out_dir, as_of, engine=None):
     from dispo import config
 
-    return config.load(pipeline, inputs=inputs, output_dir=out_dir, as_of=as_of)
+    return config.load(pipeline, inputs=inputs, output_dir=out_dir, as_of=as_of,
+                       engine=engine.value if engine is not None else None)
 
 
 def _print_rejects(outcome, limit: int = 10) -> None:
@@ -107,21 +150,32 @@ def _print_rejects(outcome, limit: int = 10) -> None:
 
 @app.command()
 def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, as_of: AsOfOpt = None,
-        quiet: QuietOpt = False) -> None:
+        quiet: QuietOpt = False, log_format: LogOpt = LogFormat.human, engine: EngineOpt = None) -> None:
     """Run a pipeline: load the inputs into DuckDB, validate them, evaluate every row, write the reports.
 
     Outputs (in the pipeline's output_dir, replaced atomically): results.parquet, holdings.csv/.parquet,
-    lender_candidates.csv/.parquet, tax_outcomes.csv/.parquet, rejects.csv/.parquet, summary.json.
-    Rows that fail a rule go to rejects with every reason; if they exceed max_reject_fraction the run
-    still writes everything and exits 3.
+    lender_candidates.csv/.parquet, tax_outcomes.csv/.parquet, rejects.csv/.parquet, summary.json,
+    diff.csv (changes since the previous run), report.html, report.xlsx. Rows that fail a rule go to
+    rejects with every reason; if they exceed max_reject_fraction the run still writes everything and
+    exits 3. Each run is kept in the pipeline's DuckDB database (`dispo history`, `dispo diff`); a
+    rerun for the same as_of replaces that run.
     """
+    as_json = log_format == LogFormat.json
+
     def go() -> int:
         from dispo.run import run_pipeline
 
-        cfg = _load(pipeline, input, out_dir, as_of)
-        if not quiet:
+        cfg = _load(pipeline, input, out_dir, as_of, engine)
+        reporter = JsonReporter(cfg.name) if as_json else StageReporter(quiet)
+        if not quiet and not as_json:
             out.print(f"[bold]dispo run[/] {escape(cfg.name)} · as of {cfg.as_of} · {len(cfg.inputs)} input file(s)")
-        outcome = run_pipeline(cfg, reporter=StageReporter(quiet))
+        outcome = run_pipeline(cfg, reporter=reporter)
+        if as_json:
+            reporter.emit(event="run", status="gate_failed" if outcome.gate_failed else "ok",
+                          exit_code=outcome.exit_code, rows_read=outcome.rows_read, rows_accepted=outcome.rows_accepted,
+                          rows_rejected=outcome.rows_rejected, output_dir=str(outcome.output_dir),
+                          run_id=outcome.summary.get("run_id"))
+            return outcome.exit_code
         line = (f"{outcome.rows_read:,} rows read: {outcome.rows_accepted:,} evaluated, "
                 f"{outcome.rows_rejected:,} rejected → {escape(str(outcome.output_dir))}")
         if outcome.gate_failed:
@@ -187,6 +241,146 @@ def schema_cmd(markdown: Annotated[bool, typer.Option(help="Print the input tabl
     from dispo import schema
 
     print(schema.markdown_table())
+
+
+@app.command()
+def explain(
+    property_id: Annotated[str, typer.Argument(help="The property_id to explain (exact, case-sensitive).",
+                                               show_default=False)],
+    pipeline: Annotated[Optional[Path], typer.Option(
+        "--pipeline", "-p", help="Pipeline file: read its inputs again and evaluate this row.")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option(
+        "--run", help="Output directory of a finished run: re-evaluate its results.parquet row instead.")] = None,
+    input: InputOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Show every intermediate value of one property in SPEC order (inputs after defaults, section 3,
+    D1, S2/S3, T1–T12 per disposition, B1, L1–L9, H0–H9), each with its rule id and formula in words.
+
+    Give `--pipeline` (re-reads and validates the inputs) or `--run` (a finished run's outputs). An
+    unknown id, or a row that was rejected, is an error (exit 1) that says why.
+    """
+    def go() -> int:
+        import json as _json
+
+        from rich.text import Text
+
+        from dispo import explain as ex
+
+        if (pipeline is None) == (run_dir is None):
+            raise DispoError("explain: give exactly one of --pipeline or --run")
+        if run_dir is not None:
+            if input or as_of:
+                raise DispoError("explain: --input and --as-of go with --pipeline, not --run")
+            result = ex.explain_from_run(property_id, run_dir)
+        else:
+            result = ex.explain_from_pipeline(property_id, pipeline, as_of=as_of, inputs=input)
+        if as_json:
+            print(_json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False))
+            return 0
+        where = f"{result.source_file} row {result.row_number}" if result.source_file else "?"
+        out.print(Text.assemble(("explain ", "bold"), (result.property_id, "bold"),
+                                f" · {where} · as of {result.as_of.isoformat()}"
+                                f" · pipeline {result.pipeline or '?'} · from the {result.source}"))
+        if result.assumptions_changed:
+            out.print(Text("assumptions changed: " + ", ".join(f"{k} = {v:g}" for k, v in
+                                                                 result.assumptions_changed.items())))
+        if result.mismatches:
+            err.print(Text(f"warning: results.parquet differs from the recomputation in {len(result.mismatches)} "
+                           f"column(s) ({', '.join(result.mismatches[:6])}…): the engine changed since that run",
+                           style="yellow"))
+        for section in result.sections:
+            table = Table(title=section.title, title_justify="left", title_style="bold", expand=True)
+            table.add_column("rule", no_wrap=True)
+            table.add_column("column", no_wrap=True)
+            table.add_column("value", justify="right", no_wrap=True)
+            table.add_column("formula", overflow="fold", ratio=1)
+            for st in section.steps:
+                value = ex.format_value(st.column, st.value, st.formula) + (" (default)" if st.note else "")
+                table.add_row(Text(st.rule), Text(st.column), Text(value), Text(st.formula, style="dim"))
+            out.print(table)
+        return 0
+
+    _guard(go)
+
+
+PipelineOpt = Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline file whose run history to read.")]
+
+
+def _history_db(pipeline: Path):
+    import duckdb
+
+    cfg = _load(pipeline, None, None, None)
+    path = cfg.database_path
+    if not path.exists():
+        raise DispoError(f"{path}: no run history yet (run `dispo run {pipeline}` first)")
+    try:
+        return cfg, duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as e:
+        if "lock" in str(e).lower():
+            raise DispoError(f"{path}: a run is in progress; try again when it finishes") from None
+        raise DispoError(f"{path}: cannot open the run database: {e}") from None
+
+
+@app.command()
+def history(pipeline: PipelineOpt) -> None:
+    """List a pipeline's runs: when, for which as_of, status and row counts."""
+    def go() -> int:
+        from dispo import store
+
+        cfg, con = _history_db(pipeline)
+        with con:
+            runs = store.history(con, cfg.name)
+        table = Table(title=f"runs of {escape(cfg.name)}", title_justify="left")
+        for c in ("run_id", "as_of", "status", "exit", "read", "accepted", "rejected", "finished"):
+            table.add_column(c, justify="right" if c in ("exit", "read", "accepted", "rejected") else "left")
+        for r in runs.iter_rows(named=True):
+            table.add_row(r["run_id"], str(r["as_of"]), r["status"], *(str(r[k]) if r[k] is not None else ""
+                          for k in ("exit_code", "rows_read", "rows_accepted", "rows_rejected")),
+                          str(r["finished"] or ""))
+        out.print(table)
+        return 0
+
+    _guard(go)
+
+
+@app.command()
+def diff(
+    pipeline: PipelineOpt,
+    from_run: Annotated[Optional[str], typer.Option("--from", help="Run id or as_of date (default: the run before --to).")] = None,
+    to_run: Annotated[Optional[str], typer.Option("--to", help="Run id or as_of date (default: the latest run).")] = None,
+    top: Annotated[int, typer.Option(min=1, help="How many of the biggest moves to show per value.")] = 20,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write the diff here (default: output_dir/diff.csv).")] = None,
+) -> None:
+    """What changed between two runs: properties added and removed, recommendation changes (hold/sell,
+    lender_best_option), and the biggest moves in sell_advantage_pv and lender savings."""
+    def go() -> int:
+        from dispo import store
+        from dispo.reports import OutputSet
+
+        cfg, con = _history_db(pipeline)
+        with con:
+            d = store.diff(con, cfg.name, from_run, to_run, top=top)
+        c = d.counts()
+        out.print(f"[bold]diff[/] {d.from_run} → {d.to_run}: {c['added']} added, {c['removed']} removed, "
+                  f"{c['recommendation_changes']} recommendation changes")
+        for title, frame in (("added", d.added), ("removed", d.removed), ("recommendation changes", d.changes),
+                             ("biggest moves", d.moves)):
+            if frame.height:
+                table = Table(title=title, title_justify="left")
+                for col in frame.columns:
+                    table.add_column(col)
+                for r in frame.head(50).iter_rows():
+                    table.add_row(*(escape(f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in r))
+                out.print(table)
+        target = csv_out or cfg.output_dir / "diff.csv"
+        with OutputSet(target.parent) as files:
+            files.write_csv(target.name, d.table())
+        out.print(f"wrote {target}")
+        return 0
+
+    _guard(go)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,12 @@ PIPELINE_KEYS = {
     "output_dir": "where outputs go, relative to the pipeline file",
     "as_of": "evaluation date YYYY-MM-DD (default: today)",
     "max_reject_fraction": "data-quality gate: exit 3 when rejects exceed this share of rows (default 0.05)",
+    "database": "the run-history DuckDB file, relative to the pipeline file (default output_dir/dispo.duckdb)",
+    "engine": "where rows are evaluated: \"local\" (this process, default) or \"spark\" (Spark; docs/scale-out.md)",
 }
+ENGINES = ("local", "spark")
+#: An input given as a URI (s3a://, abfss://, hdfs://, dbfs:/ ...): read by the Spark engine only.
+_URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
 SECTIONS = ("pipeline", "defaults", "assumptions")
 DEFAULT_MAX_REJECT_FRACTION = 0.05
 
@@ -43,12 +49,19 @@ class PipelineConfig:
     max_reject_fraction: float
     defaults: Mapping[str, Any] = field(default_factory=dict)
     assumptions: Assumptions = field(default_factory=Assumptions.from_overrides)
+    database: Path | None = None  # None: output_dir/dispo.duckdb
+    engine: str = "local"  # "local" or "spark" (dispo.spark)
+    input_uris: tuple[str, ...] = ()  # inputs given as URIs (engine "spark" only), as written
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.output_dir / "dispo.duckdb"
 
     def canonical(self) -> dict[str, Any]:
         """What determines the results: used for the config digest and shown in summary.json."""
         return {
             "name": self.name,
-            "inputs": [str(p) for p in self.inputs],
+            "inputs": [str(p) for p in self.inputs] + list(self.input_uris),
             "as_of": self.as_of.isoformat(),
             "max_reject_fraction": self.max_reject_fraction,
             "defaults": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(self.defaults.items())},
@@ -119,9 +132,33 @@ def expand_inputs(patterns: Sequence[str], base: Path, where: str) -> tuple[Path
     return tuple(dict.fromkeys(q.resolve() for q in out))
 
 
+def _split_uris(patterns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(local path patterns, URIs): a ``file:`` URI is a local path."""
+    paths, uris = [], []
+    for p in patterns:
+        if p.startswith("file:"):
+            paths.append(re.sub(r"^file:(//)?", "", p))
+        elif _URI_RE.match(p):
+            uris.append(p)
+        else:
+            paths.append(p)
+    return paths, uris
+
+
+def _expand(patterns: Sequence[str], base: Path, where: str, engine: str) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    paths, uris = _split_uris(patterns)
+    if uris and engine != "spark":
+        raise ConfigError(f"{where}: input '{uris[0]}' is a URI; only engine \"spark\" reads URIs "
+                          "(use a local path, or --engine spark)")
+    if uris and not paths:
+        return (), tuple(dict.fromkeys(uris))
+    return expand_inputs(paths, base, where), tuple(dict.fromkeys(uris))
+
+
 def load(path: Path | str, *, inputs: Sequence[str] | None = None, output_dir: str | None = None,
-         as_of: str | dt.date | None = None, today: dt.date | None = None) -> PipelineConfig:
-    """Reads a pipeline file; CLI overrides (``--input``, ``--out``, ``--as-of``) win."""
+         as_of: str | dt.date | None = None, today: dt.date | None = None,
+         engine: str | None = None) -> PipelineConfig:
+    """Reads a pipeline file; CLI overrides (``--input``, ``--out``, ``--as-of``, ``--engine``) win."""
     path = Path(path)
     where = str(path)
     try:
@@ -133,12 +170,13 @@ def load(path: Path | str, *, inputs: Sequence[str] | None = None, output_dir: s
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
     return from_mapping(raw, base=path.resolve().parent, source=path, inputs=inputs, output_dir=output_dir,
-                        as_of=as_of, today=today)
+                        as_of=as_of, today=today, engine=engine)
 
 
 def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = None,
                  inputs: Sequence[str] | None = None, output_dir: str | None = None,
-                 as_of: str | dt.date | None = None, today: dt.date | None = None) -> PipelineConfig:
+                 as_of: str | dt.date | None = None, today: dt.date | None = None,
+                 engine: str | None = None) -> PipelineConfig:
     where = str(source) if source else "pipeline"
     for section in raw:
         if section not in SECTIONS:
@@ -150,16 +188,24 @@ def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = No
         if key not in PIPELINE_KEYS:
             raise ConfigError(f"{where}: unknown key '{key}' in [pipeline] (known: {', '.join(PIPELINE_KEYS)})")
 
+    if engine is not None:
+        if engine not in ENGINES:
+            raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    else:
+        engine = pipe.get("engine", "local")
+        if engine not in ENGINES:
+            raise ConfigError(f"{where}: [pipeline] engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
+
     cwd = Path.cwd()
     if inputs:
-        input_paths = expand_inputs(list(inputs), cwd, "--input")
+        input_paths, input_uris = _expand(list(inputs), cwd, "--input", engine)
     else:
         patterns = pipe.get("inputs")
         if isinstance(patterns, str):
             patterns = [patterns]
         if not patterns or not all(isinstance(x, str) for x in patterns):
             raise ConfigError(f"{where}: [pipeline] inputs must be a list of file paths")
-        input_paths = expand_inputs(patterns, base, where)
+        input_paths, input_uris = _expand(patterns, base, where, engine)
 
     if output_dir is not None:
         out = (cwd / Path(output_dir).expanduser()).resolve()
@@ -194,6 +240,13 @@ def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = No
     except AssumptionError as e:
         raise ConfigError(str(e)) from None
 
+    database = None
+    if "database" in pipe:
+        if not isinstance(pipe["database"], str):
+            raise ConfigError(f"{where}: [pipeline] database must be a path")
+        database = (base / Path(pipe["database"]).expanduser()).resolve()
+
     name = pipe.get("name") or (source.stem if source else "pipeline")
     return PipelineConfig(name=str(name), source=source, inputs=input_paths, output_dir=out, as_of=run_date,
-                          max_reject_fraction=float(fraction), defaults=defaults, assumptions=assumptions)
+                          max_reject_fraction=float(fraction), defaults=defaults, assumptions=assumptions,
+                          database=database, engine=engine, input_uris=input_uris)

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Protocol
 import duckdb
 import polars as pl
 
-from dispo import engine
+from dispo import engine, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
 
@@ -70,11 +70,20 @@ def gate_failed(rows_read: int, rows_rejected: int, max_reject_fraction: float) 
 
 
 def _connect(cfg: PipelineConfig) -> duckdb.DuckDBPyConnection:
+    """The pipeline's database, read-write for the whole run: DuckDB's file lock refuses a second
+    run on the same database (issue: safe reruns)."""
     cfg.output_dir.mkdir(parents=True, exist_ok=True)
+    path = cfg.database_path
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(cfg.output_dir / DATABASE_NAME))
-    except duckdb.Error as e:  # e.g. held by another process
-        raise DispoError(f"{cfg.output_dir / DATABASE_NAME}: cannot open the run database: {e}") from None
+        return duckdb.connect(str(path))
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise DispoError(f"{path}: another dispo run is using this database (a run is in progress); "
+                             "try again when it finishes") from None
+        raise DispoError(f"{path}: cannot open the run database: {e}") from None
+    except duckdb.Error as e:
+        raise DispoError(f"{path}: cannot open the run database: {e}") from None
 
 
 def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, reporter: Reporter,
@@ -94,13 +103,20 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
 
 def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> RunOutcome:
     """Runs a pipeline end to end and writes its outputs atomically (SPEC section 7)."""
+    if cfg.engine == "spark":  # scale-out (docs/scale-out.md); pyspark is imported only in dispo.spark
+        from dispo.spark import run_pipeline_spark
+
+        return run_pipeline_spark(cfg, reporter)
     from dispo import reports
 
     reporter = reporter or SilentReporter()
     timings: dict[str, float] = {}
     started = time.time()
     con = _connect(cfg)
+    run_id = store.new_run_id(cfg.as_of)
     try:
+        store.start_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
+                        config_digest=reports.config_digest(cfg.canonical()))
         ingested, validated = ingest_and_validate(cfg, con, reporter, timings)
         accepted, rejects = validated.accepted, validated.rejects
         with _timed(timings, reporter, "evaluate", f"{accepted.height:,} rows") as note:
@@ -110,17 +126,40 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> Ru
             note["detail"] = f"{results.height:,} rows × {results.width} columns"
         failed = gate_failed(ingested.rows_read, rejects.height, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
+        previous = store.previous_run(con, cfg.name, cfg.as_of)
+        changes = (store.diff_frames(store.load_results(con, previous), results, from_run=previous, to_run=run_id)
+                   if previous else None)
         with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
             summary = reports.summary(
                 rows_read=ingested.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
                 config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
                 exit_code=exit_code, pipeline=cfg.name, inputs=[str(p) for p in cfg.inputs],
+                run_id=run_id,
                 extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
-                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))},
+                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                       "diff": changes.counts() if changes else None},
             )
-            files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
-                                          summary=summary)
+            from dispo.reports.html import html_writer
+            from dispo.reports.xlsx import RUN_MAX_ROWS, xlsx_writer
+            from dispo.validate.data_docs import staged_data_docs
+
+            # report.xlsx and report.html join the atomic set; Data Docs swap in once it committed.
+            with staged_data_docs(cfg.output_dir, validated.gx_result, run_name=cfg.name) as docs:
+                readable = [
+                    lambda out: out.write_csv("diff.csv", changes.table() if changes else store.EMPTY_DIFF),
+                    xlsx_writer(results=results, rejects=rejects, summary=summary, wide=wide, max_rows=RUN_MAX_ROWS),
+                    html_writer(results=results, rejects=rejects, summary=summary, data_docs_href=docs.href,
+                                files=(*reports.OUTPUT_FILES, "report.xlsx")),
+                ]
+                files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
+                                              summary=summary, extra_writers=readable)
             note["detail"] = f"{len(files)} files"
+        store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
+                         status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ingested.rows_read,
+                         results=results, rejects=rejects, versions=summary.get("versions", {}))
+    except BaseException as e:
+        store.fail_run(con, run_id, f"{type(e).__name__}: {e}")
+        raise
     finally:
         con.close()
     return RunOutcome(
@@ -132,6 +171,8 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> Ru
 
 def validate_only(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> RunOutcome:
     """Ingest and validate without evaluating or writing reports (``dispo validate``)."""
+    if cfg.input_uris:
+        raise DispoError(f"dispo validate reads local files only; {cfg.input_uris[0]} is a URI (use dispo run --engine spark)")
     reporter = reporter or SilentReporter()
     timings: dict[str, float] = {}
     con = _connect(cfg)

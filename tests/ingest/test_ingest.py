@@ -353,10 +353,16 @@ def test_missing_required_column(tmp_path):
         run([path])
 
 
-@pytest.mark.parametrize("text", ["", HEADER + "\n", HEADER, HEADER + "\n\n\n"], ids=["empty", "header", "no-eol", "blank"])
+@pytest.mark.parametrize("text", ["", "\ufeff", "\n\n", " \n", HEADER + "\n", HEADER, HEADER + "\n\n\n"],
+                         ids=["empty", "bom", "newlines", "space", "header", "no-eol", "blank"])
 def test_no_data_rows(tmp_path, text):
     with pytest.raises(DispoError, match=r"p\.csv: no data rows"):
         run([write(tmp_path / "p.csv", text)])
+
+
+def test_empty_first_line(tmp_path):
+    with pytest.raises(DispoError, match="first line must be the header"):
+        run([write(tmp_path / "p.csv", f"\n{HEADER}\n{GOOD.format(1)}\n")])
 
 
 def test_empty_parquet(tmp_path):
@@ -408,3 +414,32 @@ def test_error_leaves_existing_tables_alone(tmp_path):
     assert con.sql("SELECT count(*) FROM raw").fetchall()[0][0] == 1
     assert con.sql("SELECT count(*) FROM typed").fetchall()[0][0] == 1
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '_dispo_%'").fetchall()[0][0] == 0
+
+
+def test_failed_load_rolls_back_both_tables(tmp_path, monkeypatch):
+    import dispo.ingest as ingest_module
+
+    con = duckdb.connect()
+    run([write(tmp_path / "good.csv", f"{HEADER}\n{GOOD.format(1)}\n")], con)
+    monkeypatch.setattr(ingest_module, "typed_select", lambda *a: "SELECT * FROM no_such_table")
+    other = write(tmp_path / "other.csv", f"{HEADER}\n{GOOD.format(1)}\n{GOOD.format(2)}\n")
+    with pytest.raises(duckdb.Error):
+        run([other], con)
+    assert con.sql("SELECT count(*) FROM raw").fetchall()[0][0] == 1
+    assert con.sql("SELECT count(*) FROM typed").fetchall()[0][0] == 1
+
+
+def test_parquet_column_named_file_row_number(tmp_path):
+    path = tmp_path / "p.parquet"
+    pl.DataFrame({c: ["x"] for c in [*HEADER.split(","), "file_row_number"]}).write_parquet(path)
+    with pytest.raises(DispoError, match="file_row_number"):
+        run([path])
+
+
+def test_ragged_row_after_quoted_newline_without_blank_lines(tmp_path):
+    lines = [HEADER, 'P1,TX,rental,200000,150000,2020-01-01,"1\n2\n3"', "P2,TX", GOOD.format(3)]
+    result = run([write(tmp_path / "q.csv", "\n".join(lines) + "\n")])
+    assert result.typed["row_number"].to_list() == [1, 2, 3]
+    assert reasons_by_row(result) == {1: ["first_lien_balance: not a number: '1\n2\n3'"],
+                                      2: ["row: has 2 fields, header has 7"]}
+    assert result.typed["property_id"].to_list() == ["P1", None, "P3"]

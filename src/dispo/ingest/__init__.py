@@ -35,7 +35,9 @@ import polars as pl
 from dispo import schema
 from dispo.errors import DispoError
 from dispo.ingest.parse import ident, typed_select
-from dispo.ingest.reader import ROW_ERROR, Staged, read_source, source_names, stage_csv, stage_parquet
+from dispo.ingest.reader import (
+    ROW_ERROR, Staged, one_line, read_source, source_names, stage_csv, stage_parquet,
+)
 
 __all__ = ["IngestResult", "ingest", "RAW_TABLE", "TYPED_TABLE", "ROW_ERROR"]
 
@@ -96,7 +98,22 @@ def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: li
         have = {*st.source.columns, *lineage, ROW_ERROR}
         cols = ", ".join(ident(c) if c in have else f"NULL::VARCHAR AS {ident(c)}" for c in all_cols)
         order = "" if st.ordered else f" ORDER BY {ident(lineage[1])}"
-        con.execute(f"INSERT INTO {RAW_TABLE} SELECT {cols} FROM ({st.select}){order}")
+        try:
+            con.execute(f"INSERT INTO {RAW_TABLE} SELECT {cols} FROM ({st.select}){order}")
+        except duckdb.Error as exc:  # e.g. a Parquet file damaged past its footer
+            raise DispoError(f"{st.source.name}: cannot read: {one_line(exc)}") from None
+
+
+def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
+    """Writes the raw and typed tables in one transaction: on any error both stay as they were."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _write_raw(con, staged, columns)
+        con.execute(f"CREATE OR REPLACE TABLE {TYPED_TABLE} AS {typed_select(RAW_TABLE, columns, ROW_ERROR)}")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date) -> IngestResult:
@@ -126,12 +143,11 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
             staged.append(st)
             if st.rows == 0:
                 raise DispoError(f"{s.name}: no data rows")
-        _write_raw(con, staged, columns)  # only now, with every file staged and checked
+        _load(con, staged, columns)  # only now, with every file staged and checked
     finally:
         for st in staged:
             for t in st.temp_tables:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
-    con.execute(f"CREATE OR REPLACE TABLE {TYPED_TABLE} AS {typed_select(RAW_TABLE, columns, ROW_ERROR)}")
     typed = con.table(TYPED_TABLE).pl()
     rows_per_file = {st.source.name: st.rows for st in staged}
     if typed.height != sum(rows_per_file.values()):  # pragma: no cover - an internal invariant

@@ -1,11 +1,14 @@
 """SPEC section 1 parsing rules as DuckDB SQL, generated from :mod:`dispo.schema`.
 
-Every schema column goes from raw text to its type in three vectorized steps (no Python per row):
+Every schema column goes from raw text to its type in vectorized steps (no Python per row):
 
 1. ``t``: the cell trimmed of whitespace, or NULL for a null word (empty, ``NA``, ``N/A``, ``NULL``,
    ``None``, case-insensitive);
 2. ``v``: the typed value, or NULL when ``t`` cannot be parsed;
 3. ``e``: what is wrong (``not a number``, ...) when ``t`` is not NULL but ``v`` is.
+
+Numbers take a fast path first (:func:`fast_number`): most cells are plain numbers that DuckDB's
+cast reads as they are; only the others are trimmed and matched against the number grammar.
 
 A parse failure becomes the reason ``column: what is wrong: 'raw value'`` (the raw value as it was in
 the file, untrimmed). Nothing in here names a column: it all comes from ``schema.COLUMNS``.
@@ -60,47 +63,65 @@ def _in(expr: str, words: tuple[str, ...]) -> str:
 
 
 def trimmed(raw: str) -> str:
-    """Step 1a: the cell without surrounding whitespace. The character-set ``trim`` is slow in
-    DuckDB, so it only runs on cells that start or end with whitespace."""
+    """The cell without surrounding whitespace. The character-set ``trim`` is slow in DuckDB, so
+    it only runs on cells that start or end with whitespace."""
     ws = "[" + TRIM_CHARS + "]"
     return (f"CASE WHEN regexp_matches({raw}, {lit('^' + ws + '|' + ws + '$')}) "
             f"THEN trim({raw}, {lit(TRIM_CHARS)}) ELSE {raw} END")
 
 
 def not_null_word(c: str) -> str:
-    """Step 1b: a trimmed cell, or NULL for a null word (null words have at most 4 characters:
-    longer cells skip the ``lower``)."""
+    """A trimmed cell, or NULL for a null word (null words have at most 4 characters: longer
+    cells skip the ``lower``)."""
     words = tuple(w for w in NULL_WORDS if w)
     return (f"CASE WHEN {c} = '' THEN NULL WHEN length({c}) > {max(map(len, words))} THEN {c} "
             f"WHEN {_in(f'lower({c})', words)} THEN NULL ELSE {c} END")
 
 
+def fast_number(raw: str) -> str:
+    """The raw cell as a DOUBLE when it is a plain number (else NULL, or a non-finite value: the
+    cell then goes the slow way).
+
+    A cell starting with a digit, ``-`` or ``.``, without ``_``, that DuckDB casts to a finite
+    double is a number of the grammar; the cast ignores trailing ASCII whitespace, as trimming
+    would. (DuckDB's cast also takes ``1_000`` and ``+-1``: the guard leaves them to the slow path;
+    tests/ingest/test_parse_rules.py checks both paths against a Python reading of SPEC.)
+    """
+    guard = (f"(ascii({raw}) BETWEEN 48 AND 57 OR ascii({raw}) = 45 OR ascii({raw}) = 46) "
+             f"AND NOT contains({raw}, '_')")
+    return f"CASE WHEN {guard} THEN TRY_CAST({raw} AS DOUBLE) END"
+
+
 def number(t: str, col: schema.Column) -> str:
-    """The cell as a DOUBLE before any %, or NULL when it does not match the number grammar."""
+    """The trimmed cell as a DOUBLE before any %, or NULL when it does not match the number grammar
+    (``$``, ``,`` and ``%`` are dropped before the cast)."""
     pattern = PERCENT_RE if col.percent_ok else NUMBER_RE
     cleaned = f"replace(replace(replace({t}, '$', ''), ',', ''), '%', '')"
     return f"CASE WHEN regexp_full_match({t}, {lit(pattern)}) THEN TRY_CAST({cleaned} AS DOUBLE) END"
 
 
 def value_and_error(col: schema.Column, t: str, n: str) -> tuple[str, str]:
-    """Steps 2 and 3 for one column: SQL for the typed value and for what is wrong (else NULL).
+    """SQL for one column's typed value and for what is wrong with it (else NULL).
 
-    ``t`` is the trimmed cell (step 1), ``n`` the :func:`number` of it (numeric columns only).
+    ``t`` is the trimmed cell (NULL for an empty cell, a null word, or a cell the fast path read),
+    ``n`` the number (numeric columns only: :func:`fast_number` of the raw cell, else
+    :func:`number` of ``t``).
     """
     w = {k: lit(v) for k, v in WHAT_IS_WRONG.items()}
     if col.dtype == "string":
         value = {"upper": f"upper({t})", "lower": f"lower({t})"}.get(col.case or "", t)
         return value, "NULL"
+    missing = f"{n} IS NULL AND {t} IS NULL"
     if col.dtype == "float":
         scaled = f"CASE WHEN ends_with({t}, '%') THEN {n} / 100 ELSE {n} END" if col.percent_ok else n
         value = f"CASE WHEN isfinite({n}) THEN {scaled} END"
-        error = (f"CASE WHEN {t} IS NULL THEN NULL WHEN {n} IS NULL THEN {w['number']} "
+        error = (f"CASE WHEN {missing} THEN NULL WHEN {n} IS NULL THEN {w['number']} "
                  f"WHEN NOT isfinite({n}) THEN {w['range']} END")
         return value, error
     if col.dtype == "int":
         ok = f"isfinite({n}) AND {n} = trunc({n}) AND abs({n}) < {INT_LIMIT}"
         value = f"CASE WHEN {ok} THEN CAST({n} AS BIGINT) END"
-        error = (f"CASE WHEN {t} IS NULL THEN NULL WHEN {n} IS NULL THEN {w['number']} "
+        error = (f"CASE WHEN {missing} THEN NULL WHEN {n} IS NULL THEN {w['number']} "
                  f"WHEN NOT isfinite({n}) OR abs({n}) >= {INT_LIMIT} THEN {w['range']} "
                  f"WHEN {n} <> trunc({n}) THEN {w['whole']} END")
         return value, error
@@ -122,33 +143,44 @@ def typed_select(raw_table: str, columns: list[str], row_error: str) -> str:
     holding a row-level problem (wrong number of fields): such a row parses nothing, its only
     reason is that one. Result: source_file, row_number, schema columns present (schema order,
     typed), extras (file order, text), parse_reasons (list of reason strings, empty when clean).
+
+    Layers: s0 the fast number ``f``; s1 the trimmed cell ``c`` (skipped for empty cells and fast
+    numbers: trimming is the costly part); s2 ``t`` (null words out); s3 the number ``n``; then
+    values and reasons.
     """
     present = [c for c in schema.COLUMNS if c.name in columns]
     extras = [ident(c) for c in columns if c not in schema.BY_NAME]
     src, rn = (ident(n) for n in schema.LINEAGE_COLUMNS)
     err = ident(row_error)
     keep = f"{src}, {rn}, {err}"
-    s0, s1, s2, final, reasons = [keep], [keep], [keep], [f"{src}, {rn}"], []
+    s0, s1, s2, s3, final, reasons = [keep], [keep], [keep], [keep], [f"{src}, {rn}"], []
     for i, c in enumerate(present):
-        raw, t, n = ident(c.name), f"t{i}", f"n{i}"
-        s0.append(f"{raw} AS r{i}, CASE WHEN {err} IS NULL THEN {trimmed(raw)} END AS c{i}")
-        s1.append(f"r{i}, {not_null_word(f'c{i}')} AS {t}")
+        raw, r, f, t, n = ident(c.name), f"r{i}", f"f{i}", f"t{i}", f"n{i}"
         numeric = c.dtype in ("float", "int")
-        s2.append(f"r{i}, {t}" + (f", {number(t, c)} AS {n}" if numeric else ""))
+        carry = f"{r}, {f}" if numeric else r
+        skip = f"{err} IS NOT NULL OR {r} = ''" + (f" OR isfinite({f})" if numeric else "")
+        s0.append(f"{raw} AS {r}" + (f", CASE WHEN {err} IS NULL THEN {fast_number(raw)} END AS {f}"
+                                     if numeric else ""))
+        s1.append(f"{carry}, CASE WHEN {skip} THEN NULL ELSE {trimmed(r)} END AS c{i}")
+        s2.append(f"{carry}, {not_null_word(f'c{i}')} AS {t}")
+        s3.append(f"{r}, {t}" + (f", CASE WHEN isfinite({f}) THEN {f} ELSE {number(t, c)} END AS {n}"
+                                 if numeric else ""))
         value, error = value_and_error(c, t, n)
         final.append(f"CAST({value} AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}")
         if error != "NULL":
-            quoted = "': ''' || r" + str(i) + " || ''''"
-            reasons.append(f"{lit(c.name + ': ')} || ({error}) || {quoted}")
+            quote = lit("'")
+            reasons.append(f"{lit(c.name + ': ')} || ({error}) || ': ' || {quote} || {r} || {quote}")
     for x in extras:
         s0.append(f"CASE WHEN {err} IS NULL THEN NULLIF({x}, '') END AS {x}")
         s1.append(x)
         s2.append(x)
+        s3.append(x)
         final.append(x)
     final.append(f"[x FOR x IN [{', '.join([err] + reasons)}] IF x IS NOT NULL] AS parse_reasons")
     return (
         f"WITH s0 AS (SELECT {', '.join(s0)} FROM {raw_table}),\n"
         f"s1 AS (SELECT {', '.join(s1)} FROM s0),\n"
-        f"s2 AS (SELECT {', '.join(s2)} FROM s1)\n"
-        f"SELECT {', '.join(final)} FROM s2"
+        f"s2 AS (SELECT {', '.join(s2)} FROM s1),\n"
+        f"s3 AS (SELECT {', '.join(s3)} FROM s2)\n"
+        f"SELECT {', '.join(final)} FROM s3"
     )

@@ -9,6 +9,13 @@ malformed quoting, invalid UTF-8, over-long line) are numbered from DuckDB's rej
 rows take, in order, the numbers left free by rejected rows and blank lines. For Parquet,
 ``row_number`` is the 1-based row index in the file.
 
+Blank lines are found by a byte search; only when one sits before the last row does Python's csv
+reader make a pass over the file to place it (a few seconds per million rows).
+
+Header: the first CSV record (a UTF-8 BOM is dropped); names are stripped of surrounding whitespace.
+Parquet column names are taken as they are. Empty, duplicate or reserved names and a missing
+required column are errors.
+
 Known limit: after a value with an unterminated quote, DuckDB reads the rest of the file as that
 one value, so the rejected record swallows every line after it (as any CSV reader would).
 """
@@ -89,7 +96,7 @@ def file_kind(path: Path) -> str:
     raise DispoError(f"{path}: unsupported file type (expected .csv, .csv.gz or .parquet)")
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -112,9 +119,13 @@ def read_source(path: Path, name: str) -> Source:
             with _open_text(path) as fh:
                 header = next(csv.reader(fh), None)
         except (OSError, UnicodeDecodeError, csv.Error, EOFError) as exc:
-            raise DispoError(f"{name}: cannot read as a UTF-8 CSV file: {_one_line(exc)}") from None
-        if header is None:
-            raise DispoError(f"{name}: no data rows (the file is empty)")
+            raise DispoError(f"{name}: cannot read as a UTF-8 CSV file: {one_line(exc)}") from None
+        if header is None or not any(h.strip() for h in header):
+            with _open_text(path) as fh:
+                empty = not fh.read(1 << 16).strip()
+            if empty:
+                raise DispoError(f"{name}: no data rows (the file is empty)")
+            raise DispoError(f"{name}: the first line must be the header, and it is empty")
         columns = [h.strip() for h in header]
         source = Source(path, name, kind, columns)
     else:
@@ -123,7 +134,7 @@ def read_source(path: Path, name: str) -> Source:
 
             arrow_schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for a bad file
-            raise DispoError(f"{name}: cannot read as a Parquet file: {_one_line(exc)}") from None
+            raise DispoError(f"{name}: cannot read as a Parquet file: {one_line(exc)}") from None
         columns = list(arrow_schema.names)
         source = Source(path, name, kind, columns)
     check_columns(source)
@@ -235,7 +246,19 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> 
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Staged:
-    good, rej, scan, bad, skip = (f"_dispo_{k}_{idx}" for k in ("good", "rej", "scan", "bad", "skip"))
+    """Reads a CSV file into temporary tables: good rows (DuckDB's ``read_csv``, all text, in file
+    order), rejected records (from its reject table) and the numbering of both."""
+    names = [f"_dispo_{k}_{idx}" for k in ("good", "rej", "scan", "bad", "skip")]
+    try:
+        return _stage_csv(con, source, *names)
+    except BaseException:
+        for t in names:
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        raise
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: str, scan: str, bad: str,
+               skip: str) -> Staged:
     columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in source.columns) + "}"
     try:
         con.execute(
@@ -245,7 +268,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Stage
             f"rejects_scan={lit(scan)})"
         )
     except duckdb.Error as exc:
-        raise DispoError(f"{source.name}: cannot read as CSV: {_one_line(exc)}") from None
+        raise DispoError(f"{source.name}: cannot read as CSV: {one_line(exc)}") from None
     rejects = _csv_rejects(con, rej, source)
     blanks = _blank_rows(source.path)
     n_good = con.sql(f"SELECT count(*) FROM {good}").fetchall()[0][0]
@@ -300,10 +323,12 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> S
         described = con.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
         rows = con.sql(f"SELECT count(*) FROM read_parquet({path})").fetchall()[0][0]
     except duckdb.Error as exc:
-        raise DispoError(f"{source.name}: cannot read as Parquet: {_one_line(exc)}") from None
+        raise DispoError(f"{source.name}: cannot read as Parquet: {one_line(exc)}") from None
+    if "file_row_number" in source.columns:  # DuckDB's own row index would be shadowed
+        raise DispoError(f"{source.name}: a Parquet column may not be named 'file_row_number'")
     types = {name: str(dtype) for name, dtype, *_ in described}
     src, rn = schema.LINEAGE_COLUMNS
     texts = ", ".join(f"{_parquet_text(c, types.get(c, 'VARCHAR'))} AS {ident(c)}" for c in source.columns)
     select = (f"SELECT {lit(source.name)} AS {ident(src)}, file_row_number + 1 AS {ident(rn)}, {texts}, "
-              f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM read_parquet({path}, file_row_number=true)")
+              f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM read_parquet({path})")  # a virtual column
     return Staged(source, select, int(rows), [])

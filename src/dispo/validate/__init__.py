@@ -98,7 +98,7 @@ def _gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
         con.register("typed_rows", typed.select([_ROW, *(c for c in schema.NAMES if c in present)]))
         return con.sql(
             f"SELECT {ident(_ROW)}, {cols}{', ' + rules if rules else ''} "
-            f"FROM (SELECT *{', ' + fill if fill else ''} FROM typed_rows) ORDER BY {ident(_ROW)}",
+            f"FROM (SELECT *{', ' + fill if fill else ''} FROM typed_rows)",
             params={"as_of": as_of},
         ).pl()
     finally:

@@ -16,6 +16,7 @@ Great Expectations is imported lazily (it takes seconds) and with its analytics 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from dispo import schema
@@ -31,7 +32,9 @@ CHECK_ORDER = {PARSE: 0, REQUIRED: 1, BOUNDS: 2, ALLOWED: 3, UNIQUE: 4, RULE: 5}
 def import_gx() -> Any:
     """``great_expectations``, imported with analytics off (no network, ever)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    import great_expectations as gx
+    with warnings.catch_warnings():  # GX imports optional back ends (e.g. PySpark) that warn
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
 
     return gx
 
