@@ -72,9 +72,12 @@ def gate_failed(rows_read: int, rows_rejected: int, max_reject_fraction: float) 
 def _connect(cfg: PipelineConfig) -> duckdb.DuckDBPyConnection:
     """The pipeline's database, read-write for the whole run: DuckDB's file lock refuses a second
     run on the same database (issue: safe reruns)."""
-    cfg.output_dir.mkdir(parents=True, exist_ok=True)
     path = cfg.database_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    for d, what in ((cfg.output_dir, "output directory"), (path.parent, "run database's directory")):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a file in the way, no permission ...
+            raise DispoError(f"{d}: cannot create the {what}: {e.strerror or e}") from None
     try:
         return duckdb.connect(str(path))
     except duckdb.IOException as e:
@@ -84,6 +87,25 @@ def _connect(cfg: PipelineConfig) -> duckdb.DuckDBPyConnection:
         raise DispoError(f"{path}: cannot open the run database: {e}") from None
     except duckdb.Error as e:
         raise DispoError(f"{path}: cannot open the run database: {e}") from None
+
+
+#: Files a run writes into output_dir besides reports.OUTPUT_FILES (the atomic set's other members).
+_OTHER_OUTPUTS = ("diff.csv", "report.html", "report.xlsx")
+
+
+def check_inputs_are_not_outputs(cfg: PipelineConfig) -> None:
+    """An input file where the run writes an output (e.g. ``--out`` the input's own directory with
+    the input named ``holdings.csv``) would be replaced by it: refuse before anything is written."""
+    from dispo.reports import OUTPUT_FILES
+    from dispo.validate.data_docs import DATA_DOCS_DIR
+
+    out = cfg.output_dir.resolve()
+    written = {out / name for name in (*OUTPUT_FILES, *_OTHER_OUTPUTS)} | {cfg.database_path.resolve()}
+    for p in cfg.inputs:
+        rp = Path(p).resolve()
+        if rp in written or out / DATA_DOCS_DIR in rp.parents:
+            raise DispoError(f"{rp}: this input would be overwritten by the run's outputs in {out}; "
+                             "move it or choose another output_dir")
 
 
 def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, reporter: Reporter,
@@ -112,6 +134,7 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> Ru
     reporter = reporter or SilentReporter()
     timings: dict[str, float] = {}
     started = time.time()
+    check_inputs_are_not_outputs(cfg)
     con = _connect(cfg)
     run_id = store.new_run_id(cfg.as_of)
     try:

@@ -82,11 +82,12 @@ def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as_
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Extra input columns differ between runs: widen the history table instead of failing."""
-    have = {r[0] for r in con.execute(
+    # DuckDB matches column names case-insensitively (INSERT BY NAME too): 'Note' fills 'note'.
+    have = {r[0].lower() for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
     rel = con.from_arrow(frame.head(0).to_arrow())
     for name, dtype in zip(rel.columns, rel.types):
-        if name not in have:
+        if name.lower() not in have:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name.replace(chr(34), chr(34) * 2)}" {dtype}')
 
 

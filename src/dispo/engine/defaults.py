@@ -13,6 +13,7 @@ import polars as pl
 
 from dispo import schema
 from dispo.engine.dates import months_between
+from dispo.engine.numerics import expm1
 from dispo.params import Assumptions
 
 POLARS_TYPES: dict[str, pl.DataType] = {
@@ -84,10 +85,11 @@ def rent_monthly(occupancy: pl.Expr, market_value: pl.Expr, imputed_rent_yield: 
 
 
 def monthly_pi(first_lien_balance: pl.Expr, interest_rate: pl.Expr, remaining_term_months: pl.Expr) -> pl.Expr:
-    """H1: B·i/(1 − (1 + i)^(−N)) with i = interest_rate/12, N = remaining_term_months; B/N when i = 0."""
+    """H1: B·i/(1 − (1 + i)^(−N)) with i = interest_rate/12, N = remaining_term_months; B/N when i = 0.
+    1 − (1 + i)^(−N) is evaluated as −expm1(−N·log1p(i)), which stays exact for a tiny rate."""
     i = interest_rate / 12
     n = remaining_term_months.cast(pl.Float64)
-    amortizing = first_lien_balance * i / (1 - (1 + i).pow(-n))
+    amortizing = first_lien_balance * i / -expm1(-n * i.log1p())
     return pl.col("monthly_pi").fill_null(pl.when(i == 0).then(first_lien_balance / n).otherwise(amortizing))
 
 

@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 
 from dispo.engine.dates import days_between
+from dispo.engine.numerics import expm1
 from dispo.params import Assumptions
 from dispo.schema import LENDER_OPTIONS
 
@@ -55,14 +56,6 @@ def lender_j(lender_discount_rate: float) -> pl.Expr:
     return pl.lit(math.expm1(math.log1p(lender_discount_rate) / 12), dtype=pl.Float64)
 
 
-def _expm1(x: pl.Expr) -> pl.Expr:
-    """exp(x) − 1 to a few ulps (Polars has no expm1): Kahan's (u − 1)·x/ln(u) with u = exp(x),
-    which cancels the rounding of u near 0; x itself when u rounds to 1; u − 1 for |x| ≥ 1, where
-    nothing cancels."""
-    u = x.exp()
-    return pl.when(u == 1).then(x).when(x.abs() >= 1).then(u - 1).otherwise((u - 1) * x / u.log())
-
-
 def discount_factor(j: pl.Expr, t: pl.Expr) -> pl.Expr:
     """SPEC 5 (preamble): v(t) = (1 + j)^(−t), the value today of $1 paid in t months (t fractional; ratio)."""
     return (-t * j.log1p()).exp()
@@ -71,7 +64,7 @@ def discount_factor(j: pl.Expr, t: pl.Expr) -> pl.Expr:
 def annuity_factor(j: pl.Expr, t: pl.Expr) -> pl.Expr:
     """SPEC 5 (preamble): a(t) = (1 − v(t))/j, or t when j = 0: the value today of $1 paid every month for t months
     (months). 1 − v(t) is evaluated as −expm1(−t·ln(1 + j)), exact for small j·t."""
-    return pl.when(j == 0).then(t).otherwise(-_expm1(-t * j.log1p()) / j)
+    return pl.when(j == 0).then(t).otherwise(-expm1(-t * j.log1p()) / j)
 
 
 # --- L1 short sale -------------------------------------------------------------------------------

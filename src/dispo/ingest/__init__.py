@@ -36,7 +36,7 @@ from dispo import schema
 from dispo.errors import DispoError
 from dispo.ingest.parse import ident, typed_select
 from dispo.ingest.reader import (
-    ROW_ERROR, Staged, one_line, read_source, source_names, stage_csv, stage_parquet,
+    ROW_ERROR, Source, Staged, one_line, read_source, source_names, stage_csv, stage_parquet,
 )
 
 __all__ = ["IngestResult", "ingest", "RAW_TABLE", "TYPED_TABLE", "ROW_ERROR"]
@@ -101,7 +101,7 @@ def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: li
         try:
             con.execute(f"INSERT INTO {RAW_TABLE} SELECT {cols} FROM ({st.select}){order}")
         except duckdb.Error as exc:  # e.g. a Parquet file damaged past its footer
-            raise DispoError(f"{st.source.name}: cannot read: {one_line(exc)}") from None
+            raise DispoError(f"{st.source.where}: cannot read: {one_line(exc)}") from None
 
 
 def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
@@ -133,7 +133,13 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
         seen.add(key)
     sources = [read_source(p, n) for p, n in zip(paths, source_names(paths))]
     columns: list[str] = []
+    folded: dict[str, Source] = {}
     for s in sources:
+        for c in s.columns:
+            other = folded.setdefault(c.lower(), s)
+            if other is not s and c not in other.columns:  # DuckDB would take them for one column
+                theirs = next(x for x in other.columns if x.lower() == c.lower())
+                raise DispoError(f"{s.where}: column {c!r} differs only in case from {theirs!r} in {other.where}")
         columns += [c for c in s.columns if c not in columns]
 
     staged: list[Staged] = []
@@ -142,7 +148,7 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
             st = stage_csv(con, s, i) if s.kind == "csv" else stage_parquet(con, s, i)
             staged.append(st)
             if st.rows == 0:
-                raise DispoError(f"{s.name}: no data rows")
+                raise DispoError(f"{s.where}: no data rows")
         _load(con, staged, columns)  # only now, with every file staged and checked
     finally:
         for st in staged:

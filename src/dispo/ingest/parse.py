@@ -32,7 +32,9 @@ _MANTISSA = r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
 _EXPONENT = r"(?:[eE][+-]?\d+)?"
 NUMBER_RE = rf"(?:[+-]?\$?|\$[+-]){_MANTISSA}{_EXPONENT}"
 PERCENT_RE = rf"(?:{NUMBER_RE}|[+-]?{_MANTISSA}{_EXPONENT}%)"
-DATE_RE = r"\d{4}-\d{2}-\d{2}"
+#: ISO YYYY-MM-DD; year 0000 is not a calendar year (there is no year 0 between 1 BC and AD 1, and
+#: Python's date cannot hold it: such a value would break every reader of the results).
+DATE_RE = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])-\d{2}-\d{2}"
 #: |x| below this fits a BIGINT (2^63 less a margin for the float comparison).
 INT_LIMIT = 9.2e18
 

@@ -13,8 +13,12 @@ Blank lines are found by a byte search; only when one sits before the last row d
 reader make a pass over the file to place it (a few seconds per million rows).
 
 Header: the first CSV record (a UTF-8 BOM is dropped); names are stripped of surrounding whitespace.
-Parquet column names are taken as they are. Empty, duplicate or reserved names and a missing
-required column are errors.
+Only the header's own bytes must be valid UTF-8 for the file to be read: a bad byte further down is
+that row's problem (rejected, ``row: not valid UTF-8``), wherever it sits in the file. Parquet column
+names are taken as they are. Empty or duplicate names, names that differ only in case from another
+input column or from one of dispo's own columns (DuckDB matches names case-insensitively), reserved
+names, names that would become equal once neutralised for a spreadsheet, and a missing required
+column are errors. File-level errors name the file by its absolute path.
 
 Known limit: after a value with an unterminated quote, DuckDB reads the rest of the file as that
 one value, so the rejected record swallows every line after it (as any CSV reader would).
@@ -27,6 +31,7 @@ import gzip
 import io
 import mmap
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +47,11 @@ from dispo.ingest.parse import ident, lit
 #: Raw-table column holding a row-level problem (a CSV record that could not be split into the
 #: header's fields); NULL for every other row.
 ROW_ERROR = "__dispo_row_error"
-#: Input column names the pipeline uses for itself, besides schema.RESERVED_NAMES.
-INTERNAL_NAMES = frozenset({"parse_reasons", ROW_ERROR})
+#: Input column names the pipeline uses for itself, besides schema.RESERVED_NAMES (``run_id``: the
+#: run history's key column, store.py).
+INTERNAL_NAMES = frozenset({"parse_reasons", ROW_ERROR, "run_id"})
+#: Prefix of internal column names (``__dispo_row``, ``__dispo_order`` ...): no input column may use it.
+INTERNAL_PREFIX = "__dispo"
 #: A null string no real cell equals, so that an empty CSV cell stays '' in the raw table.
 _NO_NULL = "\x01dispo:no-null\x01"
 
@@ -63,6 +71,11 @@ class Source:
     kind: str  # "csv" or "parquet"
     columns: list[str]
     parquet_types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        """The file as error messages name it: its absolute path."""
+        return os.path.abspath(self.path)
 
 
 @dataclass
@@ -101,31 +114,52 @@ def one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _open_text(path: Path):
+def _open_text(path: Path, errors: str = "strict"):
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors=errors, newline="")
+    return open(path, encoding="utf-8-sig", errors=errors, newline="")
+
+
+def _read_header(path: Path) -> list[str] | None:
+    """The first CSV record. Bytes that are not UTF-8 are decoded as surrogates, so that only the
+    header's own bytes decide (the text layer decodes 8 KB at a time: a strict decode would fail the
+    whole file for a bad byte in row 2, while the same byte in row 20,000 only rejects its row)."""
+    with _open_text(path, errors="surrogateescape") as fh:
+        header = next(csv.reader(fh), None)
+    if header is not None and any(_SURROGATE.search(h) for h in header):
+        raise UnicodeError("the header is not valid UTF-8" + (
+            " (the file looks like UTF-16: save it as UTF-8)" if _looks_utf16(path) else ""))
+    return header
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _looks_utf16(path: Path) -> bool:
+    with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as fh:
+        start = fh.read(64)
+    return start[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(start) > 8 and start[1::2].count(0) > len(start) // 4)
 
 
 def read_source(path: Path, name: str) -> Source:
     """Reads and checks a file's column names (nothing else): existence, type, header."""
+    where = os.path.abspath(path)
     if not path.exists():
-        raise DispoError(f"{path}: input file not found")
+        raise DispoError(f"{where}: input file not found")
     if not path.is_file():
-        raise DispoError(f"{path}: not a file")
+        raise DispoError(f"{where}: not a file")
     kind = file_kind(path)
     if kind == "csv":
         try:
-            with _open_text(path) as fh:
-                header = next(csv.reader(fh), None)
-        except (OSError, UnicodeDecodeError, csv.Error, EOFError) as exc:
-            raise DispoError(f"{name}: cannot read as a UTF-8 CSV file: {one_line(exc)}") from None
+            header = _read_header(path)
+        except (OSError, UnicodeError, csv.Error, EOFError) as exc:
+            raise DispoError(f"{where}: cannot read as a UTF-8 CSV file: {one_line(exc)}") from None
         if header is None or not any(h.strip() for h in header):
-            with _open_text(path) as fh:
+            with _open_text(path, errors="replace") as fh:
                 empty = not fh.read(1 << 16).strip()
             if empty:
-                raise DispoError(f"{name}: no data rows (the file is empty)")
-            raise DispoError(f"{name}: the first line must be the header, and it is empty")
+                raise DispoError(f"{where}: no data rows (the file is empty)")
+            raise DispoError(f"{where}: the first line must be the header, and it is empty")
         columns = [h.strip() for h in header]
         source = Source(path, name, kind, columns)
     else:
@@ -134,7 +168,7 @@ def read_source(path: Path, name: str) -> Source:
 
             arrow_schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for a bad file
-            raise DispoError(f"{name}: cannot read as a Parquet file: {one_line(exc)}") from None
+            raise DispoError(f"{where}: cannot read as a Parquet file: {one_line(exc)}") from None
         columns = list(arrow_schema.names)
         source = Source(path, name, kind, columns)
     check_columns(source)
@@ -142,9 +176,10 @@ def read_source(path: Path, name: str) -> Source:
 
 
 def check_columns(source: Source) -> None:
-    """Header rules of SPEC section 1: names present and distinct, no reserved name, every
-    required column there."""
-    name, columns = source.name, source.columns
+    """Header rules of SPEC section 1: names present and distinct (also ignoring case, as DuckDB
+    compares names, and once neutralised for a spreadsheet), no reserved name, every required
+    column there."""
+    name, columns = source.where, source.columns
     for i, c in enumerate(columns, 1):
         if not c:
             raise DispoError(f"{name}: column {i} of the header has no name")
@@ -154,12 +189,35 @@ def check_columns(source: Source) -> None:
             raise DispoError(f"{name}: column {c!r} appears more than once in the header")
         seen.add(c)
     for c in columns:
-        if c in schema.RESERVED_NAMES or c in INTERNAL_NAMES:
-            raise DispoError(f"{name}: input column {c!r} uses a name reserved for an output column")
+        if c in schema.RESERVED_NAMES or c in INTERNAL_NAMES or c.startswith(INTERNAL_PREFIX):
+            what = "an output column" if c in schema.RESERVED_NAMES else "dispo's own use"
+            raise DispoError(f"{name}: input column {c!r} uses a name reserved for {what}")
+    ours = {n.lower(): n for n in (*schema.NAMES, *schema.RESERVED_NAMES, *INTERNAL_NAMES)}
+    folded: dict[str, str] = {}
+    for c in columns:
+        key = c.lower()
+        if key in ours and ours[key] != c:
+            raise DispoError(f"{name}: column {c!r} differs only in case from dispo's column {ours[key]!r} "
+                             "(column names are exact snake_case)")
+        if key in folded:
+            raise DispoError(f"{name}: columns {folded[key]!r} and {c!r} differ only in case")
+        folded[key] = c
+    from dispo.reports.csv_safe import neutralise_text  # the CSV/XLSX header of each column
+
+    shown: dict[str, str] = {}
+    for c in columns:
+        safe = neutralise_text(c)
+        if safe in shown:
+            raise DispoError(f"{name}: columns {shown[safe]!r} and {c!r} would both be written as {safe!r} "
+                             "in CSV and XLSX outputs (formula neutralisation); rename one")
+        shown[safe] = c
     missing = [c for c in schema.REQUIRED if c not in seen]
     if missing:
+        hint = ""
+        if len(columns) == 1 and (sep := next((s for s in (";", "\t", "|") if s in columns[0]), None)):
+            hint = f"; the header is one column: is the file separated by {sep!r}? dispo reads comma-separated CSV"
         raise DispoError(f"{name}: required column {missing[0]!r} is missing"
-                         + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else ""))
+                         + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "") + hint)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -194,7 +252,9 @@ def _blank_rows(path: Path) -> list[int]:
     old_limit = csv.field_size_limit()
     csv.field_size_limit(sys.maxsize)
     try:
-        with _open_text(path) as fh:
+        # surrogateescape: a row that is not UTF-8 is DuckDB's to reject; it must not stop the
+        # count (the rows after it would be misnumbered).
+        with _open_text(path, errors="surrogateescape") as fh:
             reader = csv.reader(fh)
             next(reader, None)
             blanks = [i for i, record in enumerate(reader, 1) if not record]
@@ -221,21 +281,70 @@ def _split_record(text: str) -> list[str]:
     return fields
 
 
+#: DuckDB keeps at most this many characters of a rejected line (``csv_line``).
+_REJECT_TEXT_MAX = 10_000
+
+
+def _full_record(path: Path, offset: int, text: str) -> list[str] | None:
+    """The fields of a rejected record read again from the file at its byte offset
+    (``line_byte_position`` - 1), for a record whose text DuckDB cut at _REJECT_TEXT_MAX characters
+    or mangled (bytes that are not UTF-8: they become U+FFFD here, each field in its place). None
+    when the bytes there are not that record (then DuckDB's text is all there is)."""
+    start = max(0, offset - 1)
+    head = re.match(r"[\x00-\x3e\x40-\x7e]*", text[:200]).group(0).encode("ascii")  # up to the first ? or non-ASCII
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with opener(path, "rb") as fh:
+            if start > 0:
+                fh.seek(start - 1)
+                if fh.read(1) not in (b"\r", b"\n"):  # a record starts a line
+                    return None
+            fh.seek(start)
+            if fh.read(len(head)) != head:
+                return None
+            fh.seek(start)
+            while (b := fh.read(1)) in (b"\r", b"\n"):
+                start += 1
+            fh.seek(start)
+            text = io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline="")
+            return next(csv.reader(text), None)
+    except (OSError, csv.Error, EOFError):
+        return None
+    finally:
+        csv.field_size_limit(old_limit)
+
+
 def _csv_rejects(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> pl.DataFrame:
-    """One row per rejected record: source_file, row_number, raw fields by position, ROW_ERROR."""
+    """One row per rejected record: source_file, row_number, raw fields by position, ROW_ERROR.
+
+    DuckDB keeps only the first 10,000 characters of a rejected line: a longer one is read again
+    from the file, so its raw values (and its field count) are whole."""
     found = con.sql(
         f"SELECT line, list(DISTINCT error_type::VARCHAR ORDER BY error_type::VARCHAR), "
-        f"first(csv_line ORDER BY column_idx) FROM {table} GROUP BY line ORDER BY line"
+        f"first(csv_line ORDER BY column_idx), first(line_byte_position ORDER BY column_idx), "
+        f"first(error_message ORDER BY column_idx) FILTER (WHERE error_type = 'LINE SIZE OVER MAXIMUM') "
+        f"FROM {table} GROUP BY line ORDER BY line"
     ).fetchall()
     m = len(source.columns)
     rows: dict[str, list] = {c: [] for c in (*schema.LINEAGE_COLUMNS, *source.columns, ROW_ERROR)}
-    for line, kinds, text in found:
-        fields = _split_record(text or "")
+    for line, kinds, text, offset, too_long in found:
+        fields = None
+        if text is not None and offset is not None and (len(text) >= _REJECT_TEXT_MAX or "INVALID ENCODING" in kinds):
+            fields = _full_record(source.path, int(offset), text)
+        cut = fields is None and text is not None and len(text) >= _REJECT_TEXT_MAX
+        if fields is None:
+            fields = _split_record(text or "")
         problems = []
         if "MISSING COLUMNS" in kinds or "TOO MANY COLUMNS" in kinds:
             problems.append(f"has {len(fields)} fields, header has {m}")
+        limit = re.search(r"line size of (\d+) bytes", too_long or "")
         problems += [_CSV_ERRORS.get(k, f"cannot be read as CSV ({k.lower()})")
+                     + (f" (over {int(limit.group(1)):,} bytes)" if k == "LINE SIZE OVER MAXIMUM" and limit else "")
                      for k in kinds if k not in ("MISSING COLUMNS", "TOO MANY COLUMNS", "CAST")]
+        if cut:
+            problems.append(f"raw values cut at {_REJECT_TEXT_MAX:,} characters")
         rows[schema.LINEAGE_COLUMNS[0]].append(source.name)
         rows[schema.LINEAGE_COLUMNS[1]].append(int(line) - 1)
         for i, c in enumerate(source.columns):
@@ -257,9 +366,16 @@ def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Stage
         raise
 
 
+def _pos(i: int) -> str:
+    """The name of the file's i-th column inside the staging tables."""
+    return f"c{i}"
+
+
 def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: str, scan: str, bad: str,
                skip: str) -> Staged:
-    columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in source.columns) + "}"
+    # Positional names inside the temp tables: a user column named ``rowid`` would otherwise hide
+    # DuckDB's row id, which numbers the rows; user names come back in the select below.
+    columns = "{" + ", ".join(f"{lit(_pos(i))}: 'VARCHAR'" for i in range(len(source.columns))) + "}"
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {good} AS SELECT * FROM read_csv({lit(str(source.path))}, "
@@ -268,13 +384,13 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: s
             f"rejects_scan={lit(scan)})"
         )
     except duckdb.Error as exc:
-        raise DispoError(f"{source.name}: cannot read as CSV: {one_line(exc)}") from None
+        raise DispoError(f"{source.where}: cannot read as CSV: {one_line(exc)}") from None
     rejects = _csv_rejects(con, rej, source)
     blanks = _blank_rows(source.path)
     n_good = con.sql(f"SELECT count(*) FROM {good}").fetchall()[0][0]
     src, rn = schema.LINEAGE_COLUMNS
     skipped = sorted(set(rejects[rn].to_list()) | set(blanks))
-    cols = ", ".join(f"g.{ident(c)}" for c in source.columns)
+    cols = ", ".join(f"g.{ident(_pos(i))} AS {ident(c)}" for i, c in enumerate(source.columns))
     if not skipped:
         numbered = f"SELECT {lit(source.name)} AS {ident(src)}, g.rowid + 1 AS {ident(rn)}, {cols}, " \
                    f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM {good} g"
@@ -323,9 +439,9 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> S
         described = con.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
         rows = con.sql(f"SELECT count(*) FROM read_parquet({path})").fetchall()[0][0]
     except duckdb.Error as exc:
-        raise DispoError(f"{source.name}: cannot read as Parquet: {one_line(exc)}") from None
+        raise DispoError(f"{source.where}: cannot read as Parquet: {one_line(exc)}") from None
     if "file_row_number" in source.columns:  # DuckDB's own row index would be shadowed
-        raise DispoError(f"{source.name}: a Parquet column may not be named 'file_row_number'")
+        raise DispoError(f"{source.where}: a Parquet column may not be named 'file_row_number'")
     types = {name: str(dtype) for name, dtype, *_ in described}
     src, rn = schema.LINEAGE_COLUMNS
     texts = ", ".join(f"{_parquet_text(c, types.get(c, 'VARCHAR'))} AS {ident(c)}" for c in source.columns)

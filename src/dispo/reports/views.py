@@ -64,20 +64,38 @@ def _present(frame: pl.LazyFrame, wanted: tuple[str, ...]) -> list[str]:
     return [c for c in wanted if c in names]
 
 
-def lender_view(results: Frame, columns: tuple[str, ...] = LENDER_COLUMNS) -> pl.DataFrame:
+def _top(lf: pl.LazyFrame, by: str, keep: list[str], limit: int | None, table: str) -> pl.DataFrame:
+    """``tables.ranked`` (by desc, NaN as null, nulls last, then property_id asc, ``rank`` first),
+    but with ``limit`` only the first rows are ranked: a lazy sort + head is a top-k in Polars, far
+    cheaper than sorting a million rows to show 25."""
+    if limit is None:
+        return tables.ranked(lf.select(keep).collect(), by, table=table)
+    key = pl.col(by).fill_nan(None) if lf.collect_schema()[by].is_float() else pl.col(by)
+    out = (lf.select(keep).sort([key, pl.col("property_id")], descending=[True, False], nulls_last=True)
+           .head(limit).collect())
+    return out.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"), pl.all())
+
+
+def lender_view(results: Frame, columns: tuple[str, ...] = LENDER_COLUMNS, limit: int | None = None) -> pl.DataFrame:
     """``lender_candidates`` (loss_mit_candidate rows, ranked by lender_savings_vs_foreclosure desc,
-    property_id) with ``columns`` only."""
+    property_id) with ``columns`` only; with ``limit``, its first ``limit`` rows."""
     lf = results.lazy()
-    keep = _present(lf, tuple(dict.fromkeys((*(c for c in columns if c != "rank"), "loss_mit_candidate"))))
-    out = tables.lender_candidates(lf.select(keep).collect())
+    keep = _present(lf, tuple(dict.fromkeys((*(c for c in columns if c != "rank"), "property_id",
+                                             "lender_savings_vs_foreclosure"))))
+    if "loss_mit_candidate" not in lf.collect_schema().names():
+        raise KeyError("lender_candidates: missing column(s) loss_mit_candidate")
+    out = _top(lf.filter(pl.col("loss_mit_candidate").fill_null(False)), "lender_savings_vs_foreclosure", keep,
+               limit, "lender_candidates")
     return out.select([c for c in dict.fromkeys(("rank", *columns)) if c in out.columns])
 
 
-def holdings_view(results: Frame, columns: tuple[str, ...] = HOLDING_COLUMNS) -> pl.DataFrame:
-    """``holdings`` (every result, ranked by sell_advantage_pv desc, property_id) with ``columns``."""
+def holdings_view(results: Frame, columns: tuple[str, ...] = HOLDING_COLUMNS, limit: int | None = None) -> pl.DataFrame:
+    """``holdings`` (every result, ranked by sell_advantage_pv desc, property_id) with ``columns``;
+    with ``limit``, its first ``limit`` rows."""
     lf = results.lazy()
-    keep = _present(lf, tuple(c for c in columns if c != "rank"))
-    out = tables.holdings(lf.select(keep).collect())
+    keep = _present(lf, tuple(dict.fromkeys((*(c for c in columns if c != "rank"), "property_id",
+                                             "sell_advantage_pv"))))
+    out = _top(lf, "sell_advantage_pv", keep, limit, "holdings")
     return out.select([c for c in dict.fromkeys(("rank", *columns)) if c in out.columns])
 
 

@@ -1,0 +1,494 @@
+"""``dispo explain``: every intermediate value of one property, in SPEC order, with its rule id and
+its formula in words.
+
+Where the words come from: each column of the engine's wide frame is computed by a function named
+after it in ``dispo.engine.{defaults,shared,tax,lender,hold,dates}`` whose docstring starts with
+the SPEC rule id (``"L4: min(claim, …)"``). :func:`rule_for` finds that function by introspection
+and splits its docstring into the rule id and the formula; nothing is restated here except for the
+handful of columns that are plain sums written inline in the engine (``ALIASES``, ``INLINE``).
+Prefixed columns map to the function of their quantity: ``short_sale_gain`` → ``tax.gain``,
+``horizon_sale_tax`` → T11 of the horizon sale (H6), ``lender_loss_foreclosure`` →
+``lender.lender_loss``, ``v_reo_sale`` → ``lender.discount_factor``.
+
+Two sources of the row:
+
+- ``--pipeline P``: the pipeline's inputs are ingested into an in-memory DuckDB (the run's
+  ``dispo.duckdb`` is not touched), the rows with that ``property_id`` are validated exactly as a
+  run validates them (all copies of an id, so a duplicate is still caught) and the accepted row is
+  evaluated with the pipeline's as_of, ``[defaults]`` and ``[assumptions]``.
+- ``--run DIR``: a finished run's ``results.parquet`` (inputs after defaults) is re-evaluated with
+  the run's as_of and assumptions from ``summary.json``; the recomputed outputs are compared with
+  the stored ones (a difference means the engine changed since that run, and is reported).
+
+An unknown id or a rejected row is a :class:`~dispo.errors.DispoError` (the CLI's one line, exit 1);
+for a rejected row the message gives its file, row number and every reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Callable
+
+import polars as pl
+
+from dispo import params, schema
+from dispo.errors import DispoError
+
+# --- rule ids and formulas from the engine's docstrings --------------------------------------------
+
+#: Engine modules searched for a function named after a column, in this order.
+ENGINE_MODULES = ("shared", "tax", "lender", "hold", "defaults", "dates")
+#: Section of SPEC each module implements, the rule shown when a docstring has no rule id.
+MODULE_SECTION = {"shared": "§3", "tax": "§4", "lender": "§5", "hold": "§6", "defaults": "§1", "dates": "§3"}
+#: Columns computed by a function of another name (module.function, rule shown).
+ALIASES: dict[str, tuple[str, str | None]] = {
+    "sec121_eligible_at_horizon": ("shared.sec121_eligible", "H6/S2"),
+    "sec121_max_at_horizon": ("shared.sec121_max", "H6/S3"),
+    "disposition_long_term": ("dates.is_long_term", "T5"),
+    "reo_net_foreclosure": ("lender.reo_net", "L3"),
+    "reo_net_deed_in_lieu": ("lender.reo_net", "L3"),
+    "short_sale_borrower_net": ("tax.workout_borrower_net", "B1"),
+    "deed_in_lieu_borrower_net": ("tax.workout_borrower_net", "B1"),
+    "breakeven_amount_realized": ("hold.breakeven_next_amount_realized", "H9"),
+}
+#: Quantities of a disposition (``<d>_<q>``) the engine writes inline: rule and formula in words
+#: (SPEC section 4).
+INLINE: dict[str, tuple[str, str]] = {
+    "tax": ("T11", "ordinary_tax + tax_1250 + ltcg_tax + niit ($; negative when a deductible loss saves tax)."),
+    "cod_excluded": ("T6", "cod_excluded_bankruptcy + cod_excluded_qpri + cod_excluded_insolvency ($)."),
+    "cod_taxable": ("T6", "cod_income − all exclusions ($)."),
+    "long_term": ("T5", "long-term when the disposition date is later than add_months(purchase_date, 12)."),
+    "sec121_max": ("S3", "the Sec. 121 exclusion available to this disposition (rule S3) ($)."),
+    "recourse": ("T3", "recourse of the debt settled (the row's recourse after rule R1)."),
+    "cod_income": ("T1", "a sale cancels no debt: 0 ($)."),
+    "deficiency_owed": ("T1", "a sale leaves no debt owed: 0 ($)."),
+    "shortfall": ("T2/T3", "max(0, debt − proceeds), N for a short sale, FMV otherwise ($)."),
+}
+#: Columns joined from data files (not computed): where each comes from.
+STATE_FACTS = tuple(c for c in params.state_frame().columns if c != "state")
+TAX_PARAMS = tuple(c for c in params.tax_param_frame().columns if c not in ("tax_year", "filing_status"))
+#: Prefixes of columns holding a disposition's T1–T11 quantities.
+DISPOSITION_PREFIXES = tuple(sorted(schema.DISPOSITIONS, key=len, reverse=True))
+SALE_PREFIXES = ("horizon_sale", "breakeven_sale")
+#: Suffix families: column prefix → function (the rest of the name is the option or time).
+FAMILIES = (("lender_loss_", "lender.lender_loss", "L6"), ("lender_severity_", "lender.lender_severity", "L6"),
+            ("years_to_new_mortgage_", "tax.years_to_new_mortgage", "B1"),
+            ("v_", "lender.discount_factor", None), ("a_", "lender.annuity_factor", None))
+
+_RULE_RE = re.compile(r"^(?P<rule>[A-Z]\d+(?:\.\d+)?(?:/[A-Z]\d+(?:\.\d+)?)*)(?P<helper>\s+helper)?")
+_SPEC_RE = re.compile(r"^SPEC\s+(?P<section>\d+)")
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule: str
+    formula: str
+    source: str  # module.function the words were taken from, or "" (inline / data)
+
+
+def _skip_parenthetical(text: str) -> str:
+    """``(…)`` with nested parentheses removed from the start of ``text``."""
+    if not text.startswith("("):
+        return text
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return text[i + 1:]
+    return text
+
+
+def parse_docstring(doc: str | None, default_rule: str) -> tuple[str, str]:
+    """(rule id, formula in words) of an engine function's docstring: the leading rule id
+    (``L4``, ``T6.2``, ``H6/T1``, ``SPEC 5 (preamble)`` → ``§5``), then the first paragraph."""
+    text = inspect.cleandoc(doc or "")
+    first = " ".join(text.split("\n\n")[0].split())
+    rule = default_rule
+    m = _RULE_RE.match(first)
+    if m:
+        rule = m.group("rule")
+        rest = first[m.end():].lstrip()
+        rest = _skip_parenthetical(rest) if not re.match(r"^\(\S+\)\s*[=−+·]", rest) else rest
+        first = rest.lstrip().lstrip(":,").lstrip()
+    else:
+        m = _SPEC_RE.match(first)
+        if m:
+            rule = f"§{m.group('section')}"
+            first = _skip_parenthetical(first[m.end():].lstrip()).lstrip(": ").lstrip()
+    return rule, first
+
+
+@cache
+def _engine_functions() -> dict[str, dict[str, Callable[..., Any]]]:
+    import importlib
+
+    out = {}
+    for name in ENGINE_MODULES:
+        module = importlib.import_module(f"dispo.engine.{name}")
+        out[name] = {n: f for n, f in inspect.getmembers(module, inspect.isfunction)
+                     if f.__module__ == module.__name__ and not n.startswith("_")}
+    return out
+
+
+def _from_function(qualified: str, rule: str | None = None) -> Rule:
+    module, fn = qualified.split(".")
+    f = _engine_functions()[module][fn]
+    parsed_rule, words = parse_docstring(f.__doc__, MODULE_SECTION[module])
+    return Rule(rule or parsed_rule, words, f"dispo.engine.{qualified}")
+
+
+def _has_function(qualified: str) -> bool:
+    module, fn = qualified.split(".")
+    return fn in _engine_functions().get(module, {})
+
+
+def _lookup(name: str, modules: tuple[str, ...] = ENGINE_MODULES) -> str | None:
+    functions = _engine_functions()
+    for module in modules:
+        if name in functions[module]:
+            return f"{module}.{name}"
+    return None
+
+
+@cache
+def rule_for(column: str) -> Rule:
+    """The rule id and the formula in words of a wide-frame column (see the module docstring)."""
+    if column in ALIASES and _has_function(ALIASES[column][0]):
+        return _from_function(*ALIASES[column])
+    if column in schema.BY_NAME:
+        return _input_rule(column)
+    if column in STATE_FACTS:
+        return Rule("data", f"data/states.csv, the row's state: {column}.", "")
+    if column == "tax_params_year":
+        return Rule("§3", "the year whose data/tax_years.toml parameters apply: tax_year, or the table's "
+                          "last year for a later one.", "")
+    if column in TAX_PARAMS:
+        return Rule("data", f"data/tax_years.toml for (tax_year, filing_status): {column}.", "")
+    found = _lookup(column)
+    if found:
+        return _from_function(found)
+    for prefix in (*SALE_PREFIXES, *DISPOSITION_PREFIXES):
+        if column.startswith(prefix + "_"):
+            q = column[len(prefix) + 1:]
+            outer = {"horizon_sale": "H6", "breakeven_sale": "H9"}.get(prefix)
+            is_sale = prefix in ("sale", *SALE_PREFIXES)
+            if outer and q == "amount_realized":
+                return Rule(outer, _SALE_AR[prefix], "")
+            if is_sale and q in ("cod_income", "deficiency_owed"):
+                r = Rule(*INLINE[q], "")
+            elif (found := _lookup(q, ("tax",))) is not None:
+                r = _from_function(found)
+            elif q in INLINE:
+                r = Rule(*INLINE[q], "")
+            else:
+                continue
+            return dataclasses.replace(r, rule=f"{outer}/{r.rule}" if outer else r.rule)
+    for prefix, qualified, rule in FAMILIES:
+        if column.startswith(prefix):
+            r = _from_function(qualified, rule)
+            if prefix in ("v_", "a_"):
+                t = column[len(prefix):]
+                r = dataclasses.replace(r, rule=_time_rule(t), formula=f"at t = {_TIMES.get(t, t)}: {r.formula}")
+            return r
+    return Rule("", "(an intermediate with no engine function of its name: see the engine stage that adds it)", "")
+
+
+#: Amount realized of the hold engine's sales.
+_SALE_AR = {"horizon_sale": "amount_realized_at_horizon: value_at_horizon·(1 − selling_cost_rate) ($).",
+            "breakeven_sale": "the root search's last trial amount realized X ($)."}
+
+#: The time each v_/a_ column is taken at (SPEC 5).
+_TIMES = {"short_sale": "Tss (months_to_short_sale)", "foreclosure_sale": "Tfc (foreclosure_months)",
+          "reo_sale": "Treo (months_to_reo_sale)", "dil": "Tdil (months_to_dil)",
+          "dil_reo_sale": "Tr (months_to_dil_reo_sale)"}
+
+
+def _time_rule(t: str) -> str:
+    return {"short_sale": "L1", "foreclosure_sale": "L4", "reo_sale": "L4", "dil": "L5", "dil_reo_sale": "L5"}.get(t, "§5")
+
+
+def _input_rule(column: str) -> Rule:
+    c = schema.BY_NAME[column]
+    found = _lookup(column, ("defaults",))
+    if found:  # a computed default (R1, S1, H0, H1 …): its rule and words
+        r = _from_function(found)
+        words = re.sub(rf"^{re.escape(column)} default:\s*", "", r.formula)
+        return Rule(r.rule, f"input; default: {words}", r.source)
+    default = c.default_text()
+    words = f"input: {c.doc}" + (f" Default: {default}." if default and default != "null" else "")
+    return Rule("§1", words, "")
+
+
+# --- SPEC order ----------------------------------------------------------------------------------
+
+_FAMILY_RANK = {"§1": 0, "data": 1, "§3": 2, "D": 3, "S": 4, "R": 0, "§4": 5, "T": 5, "B": 6, "§5": 7, "L": 8,
+                "§6": 9, "H": 10}
+
+
+def rule_key(rule: str) -> tuple[int, float]:
+    """Sort key of a rule id in SPEC order (§1 inputs, data, §3, D1, S1–S3, T1–T12, B1, §5, L1–L9,
+    H0–H9); compound ids sort by their first part."""
+    first = rule.split("/")[0]
+    if first.startswith("§"):
+        return _FAMILY_RANK.get(first, 99), -1.0
+    m = re.match(r"([A-Z])(\d+(?:\.\d+)?)", first)
+    if not m:
+        return 99, 0.0
+    return _FAMILY_RANK.get(m.group(1), 99), float(m.group(2))
+
+
+@dataclass
+class Step:
+    column: str
+    rule: str
+    formula: str
+    value: Any
+    note: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    steps: list[Step] = field(default_factory=list)
+
+
+def _section_of(column: str, rule: Rule) -> str:
+    if not rule.rule:
+        return "other"
+    if column in schema.BY_NAME:
+        return "inputs"
+    if column in STATE_FACTS or column in TAX_PARAMS and column != "tax_params_year":
+        return "data"
+    first = rule.rule.split("/")[0]
+    if first.startswith("B"):
+        return "B1"
+    for prefix in DISPOSITION_PREFIXES:
+        if column.startswith(prefix + "_") and first[:1] in ("T", "S", "§"):
+            return f"tax:{prefix}"
+    source_module = rule.source.split(".")[2] if rule.source.startswith("dispo.engine.") else ""
+    if column.startswith(SALE_PREFIXES) or first.startswith("H") or source_module == "hold":
+        return "hold"
+    if first.startswith("L") or first == "§5" or source_module == "lender":
+        return "lender"
+    if first.startswith("T") or source_module == "tax":
+        return "tax"
+    return "shared"
+
+
+SECTION_TITLES = [
+    ("inputs", "Inputs after defaults (SPEC 1; R1, S1, H0, H1)"),
+    ("data", "State facts and tax parameters (data/states.csv, data/tax_years.toml)"),
+    ("shared", "Shared definitions (SPEC 3: D1, S2, S3)"),
+    ("tax", "Tax, every disposition (SPEC 4)"),
+    *[(f"tax:{d}", f"Tax of a {d.replace('_', '-')} (T1–T12)") for d in schema.DISPOSITIONS],
+    ("B1", "Borrower's cash and best way out (B1)"),
+    ("lender", "Lender: short sale vs deed-in-lieu vs foreclosure (SPEC 5: L1–L9)"),
+    ("hold", "Sell now vs hold (SPEC 6: H0–H9)"),
+    ("other", "Other intermediates"),
+]
+
+
+def explain_row(wide_row: dict[str, Any], original: dict[str, Any] | None = None) -> list[Section]:
+    """The sections of one row of the wide frame, in SPEC order. ``original``: the row's typed input
+    before defaults (to say which values are defaults)."""
+    order = {c: i for i, c in enumerate(wide_row)}
+    grouped: dict[str, list[tuple[tuple[int, float], int, Step]]] = {k: [] for k, _ in SECTION_TITLES}
+    for column, value in wide_row.items():
+        if column in schema.LINEAGE_COLUMNS:
+            continue
+        rule = rule_for(column)
+        note = ""
+        if column in schema.BY_NAME and original is not None:
+            given = original.get(column)
+            if given is None and value is not None:
+                note = "default"
+        step = Step(column, rule.rule, rule.formula, value, note)
+        section = _section_of(column, rule)
+        key = (0, 0.0) if section in ("inputs", "data") else rule_key(rule.rule)
+        grouped.setdefault(section, []).append((key, order[column], step))
+    sections = []
+    for key, title in SECTION_TITLES:
+        steps = [s for _, _, s in sorted(grouped.get(key, []), key=lambda t: (t[0], t[1]))]
+        if steps:
+            sections.append(Section(title, steps))
+    return sections
+
+
+# --- where the row comes from -----------------------------------------------------------------------
+
+@dataclass
+class Explanation:
+    property_id: str
+    as_of: date
+    source_file: str | None
+    row_number: int | None
+    pipeline: str | None
+    assumptions_changed: dict[str, float]
+    sections: list[Section]
+    source: str  # "pipeline" or "run"
+    mismatches: list[str] = field(default_factory=list)
+
+    def step(self, column: str) -> Step:
+        for s in self.sections:
+            for st in s.steps:
+                if st.column == column:
+                    return st
+        raise KeyError(column)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "property_id": self.property_id,
+            "as_of": self.as_of.isoformat(),
+            "source": self.source,
+            "source_file": self.source_file,
+            "row_number": self.row_number,
+            "pipeline": self.pipeline,
+            "assumptions_changed": self.assumptions_changed,
+            "mismatches": self.mismatches,
+            "sections": [{"title": s.title, "steps": [
+                {"rule": st.rule, "column": st.column, "value": _json_value(st.value), "formula": st.formula,
+                 **({"note": st.note} if st.note else {})} for st in s.steps]} for s in self.sections],
+        }
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def _reject_message(property_id: str, rejects: pl.DataFrame) -> str:
+    parts = []
+    for r in rejects.iter_rows(named=True):
+        reasons = "; ".join(x for x in (r.get("reasons") or []) if x)
+        parts.append(f"{r.get('source_file')} row {r.get('row_number')}: {reasons}")
+    return f"{property_id}: the row was rejected, so it has no outputs ({' | '.join(parts)})"
+
+
+def explain_from_pipeline(property_id: str, pipeline: Path, *, as_of: str | None = None,
+                          inputs: list[str] | None = None) -> Explanation:
+    """Ingest the pipeline's inputs (in memory), validate every copy of ``property_id`` as a run
+    does, evaluate the accepted row and explain it."""
+    import duckdb
+
+    from dispo import config, engine
+    from dispo.ingest import ingest
+    from dispo.validate import validate
+
+    cfg = config.load(pipeline, inputs=inputs, output_dir=None, as_of=as_of)
+    if getattr(cfg, "input_uris", ()):
+        raise DispoError(f"explain --pipeline reads local files only; {cfg.input_uris[0]} is a URI "
+                         "(explain a finished run with --run DIR)")
+    con = duckdb.connect()
+    try:
+        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of)
+        typed = ingested.typed
+        if "property_id" not in typed.columns:  # pragma: no cover - ingest requires it
+            raise DispoError("the inputs have no property_id column")
+        mine = typed.filter(pl.col("property_id") == property_id)
+        if mine.height == 0:
+            hint = ""
+            stripped = property_id.strip()
+            if stripped != property_id and typed.filter(pl.col("property_id") == stripped).height:
+                hint = f" (did you mean '{stripped}'?)"
+            raise DispoError(f"{property_id}: no row with this property_id in {', '.join(ingested.files)}{hint}")
+        counts = {f: mine.filter(pl.col(schema.LINEAGE_COLUMNS[0]) == f).height for f in ingested.files}
+        subset = dataclasses.replace(ingested, typed=mine, rows_per_file={f: n for f, n in counts.items() if n})
+        validated = validate(subset, as_of=cfg.as_of)
+        if validated.rejects.height:
+            raise DispoError(_reject_message(property_id, validated.rejects))
+        accepted = validated.accepted
+        wide = engine.evaluate_wide(accepted, as_of=cfg.as_of, assumptions=cfg.assumptions,
+                                    cfg_defaults=cfg.defaults).collect()
+    finally:
+        con.close()
+    row = wide.row(0, named=True)
+    original = accepted.row(0, named=True)
+    return Explanation(
+        property_id=property_id, as_of=cfg.as_of, source_file=row.get("source_file"),
+        row_number=row.get("row_number"), pipeline=cfg.name, assumptions_changed=cfg.assumptions.overrides(),
+        sections=explain_row(row, original), source="pipeline")
+
+
+def _close(a: Any, b: Any, column: str) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) and math.isnan(b):
+            return True
+        tol = 1e-6 if column in schema.RATE_OUTPUTS else 0.005
+        return abs(a - b) <= tol
+    return a == b
+
+
+def explain_from_run(property_id: str, run_dir: Path) -> Explanation:
+    """Re-evaluate a finished run's row (its inputs after defaults, from results.parquet) with the
+    run's as_of and assumptions (summary.json); the stored outputs are compared with the recomputed
+    ones."""
+    from dispo import engine
+    from dispo.params import Assumptions
+
+    run_dir = Path(run_dir)
+    results_path, summary_path = run_dir / "results.parquet", run_dir / "summary.json"
+    for p in (results_path, summary_path):
+        if not p.is_file():
+            raise DispoError(f"{p}: not found (is {run_dir} the output_dir of a finished run?)")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        as_of = date.fromisoformat(summary["as_of"])
+    except (ValueError, KeyError) as e:
+        raise DispoError(f"{summary_path}: unreadable summary ({e})") from None
+    stored = pl.scan_parquet(results_path).filter(pl.col("property_id") == property_id).collect()
+    if stored.height == 0:
+        rejects_path = run_dir / "rejects.parquet"
+        if rejects_path.is_file():
+            rej = pl.read_parquet(rejects_path)
+            if "property_id" in rej.columns:
+                mine = rej.filter(pl.col("property_id").str.strip_chars() == property_id)
+                if mine.height:
+                    raise DispoError(_reject_message(property_id, mine))
+        raise DispoError(f"{property_id}: no row with this property_id in {results_path}")
+    assumptions = Assumptions.from_overrides(summary.get("assumptions_changed") or {}, where=str(summary_path))
+    inputs = stored.select([c for c in (*schema.LINEAGE_COLUMNS, *schema.NAMES) if c in stored.columns])
+    wide = engine.evaluate_wide(inputs, as_of=as_of, assumptions=assumptions,
+                                cfg_defaults=summary.get("defaults") or {}).collect()
+    row = wide.row(0, named=True)
+    kept = stored.row(0, named=True)
+    mismatches = [c for c in schema.RESULT_OUTPUTS if c in kept and c in row and not _close(kept[c], row[c], c)]
+    return Explanation(
+        property_id=property_id, as_of=as_of, source_file=row.get("source_file"), row_number=row.get("row_number"),
+        pipeline=summary.get("pipeline"), assumptions_changed=assumptions.overrides(),
+        sections=explain_row(row, None), source="run", mismatches=mismatches)
+
+
+# --- text ----------------------------------------------------------------------------------------------
+
+def format_value(column: str, value: Any, formula: str = "") -> str:
+    """A value for people: money to the cent with separators, other floats to 10 significant
+    digits, dates ISO, booleans true/false, null as "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if schema.is_money(column) or "($" in formula and "rate" not in column:
+            from dispo.reports.csv_safe import round_money
+
+            return f"{pl.select(round_money(pl.lit(value))).item():,.2f}"
+        return f"{value:.10g}"
+    if isinstance(value, int):
+        return str(value)
+    return str(value)

@@ -1,0 +1,177 @@
+"""report.xlsx: sheets, row counts, formats, nothing evaluated, truncation noted (opened with openpyxl)."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date
+
+import openpyxl
+import polars as pl
+import pytest
+
+import dispo
+from dispo.reports import views, xlsx
+from testkit import AS_OF, row, typed_frame
+
+EVIL = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tq", "\rr"]
+
+
+@pytest.fixture(scope="module")
+def evaluated():
+    rows = [row(property_id=f"P{i}", months_delinquent=i % 3, market_value=200000.0 + 1000 * i,
+                first_lien_balance=250000.0 - 500 * i, address=EVIL[i % len(EVIL)] if i < 6 else f"{i} Main St",
+                purchase_date=date(2015, 1, 1), occupancy=("primary", "rental", "second_home")[i % 3],
+                state=("TX", "CA", "NY")[i % 3])
+            for i in range(12)]
+    frame = typed_frame(rows)
+    from dispo import engine
+
+    wide = engine.evaluate_wide(frame, as_of=AS_OF).collect()
+    return engine.results_frame(wide, frame), wide
+
+
+@pytest.fixture
+def rejects():
+    return pl.DataFrame({
+        "source_file": ["in.csv", "in.csv"], "row_number": [7, 3],
+        "reasons": [["market_value: must be > 0: '-5'"], ["state: not one of the 51 allowed values: 'XX'",
+                                                         "=cmd|' /C calc'!A0"]],
+        "property_id": ["=BAD", "R3"], "market_value": ["-5", "1"],
+    })
+
+
+def write(tmp_path, evaluated, rejects, **kw):
+    results, wide = evaluated
+    path = tmp_path / "report.xlsx"
+    infos = xlsx.write_xlsx(path, results=results, rejects=rejects,
+                            summary={"pipeline": "t", "as_of": "2026-11-22",
+                                     "rows": {"read": 14, "accepted": 12, "rejected": 2},
+                                     "assumptions_changed": {"reo_discount": 0.3},
+                                     "reasons": {"by_reason": {"market_value: must be > 0": 1}}},
+                            wide=wide, **kw)
+    return path, infos
+
+
+def test_sheets_and_row_counts(tmp_path, evaluated, rejects):
+    results, _ = evaluated
+    path, infos = write(tmp_path, evaluated, rejects)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Summary", "Lender candidates", "Holdings", "Tax outcomes", "Rejects"]
+    candidates = results.filter(pl.col("loss_mit_candidate")).height
+    assert 0 < candidates < results.height
+    expected = {"Lender candidates": candidates, "Holdings": results.height, "Tax outcomes": 4 * results.height,
+                "Rejects": 2}
+    for name, n in expected.items():
+        ws = wb[name]
+        assert ws.max_row - 1 == n, name
+        assert ws.freeze_panes == "C2"
+        assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{n + 1}"
+    assert [i.rows_total for i in infos] == list(expected.values())
+    assert not any(i.truncated for i in infos)
+
+
+def test_ranked_like_the_csv_tables(tmp_path, evaluated, rejects):
+    results, _ = evaluated
+    path, _ = write(tmp_path, evaluated, rejects)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Lender candidates"]
+    header = [c.value for c in ws[1]]
+    ids = [r[header.index("property_id")] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert ids == views.lender_view(results)["property_id"].to_list()
+    ws = wb["Holdings"]
+    header = [c.value for c in ws[1]]
+    assert header[:2] == ["rank", "property_id"]
+    assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == list(range(1, results.height + 1))
+
+
+def test_formats_money_rates_dates(tmp_path, evaluated, rejects):
+    results, _ = evaluated
+    path, _ = write(tmp_path, evaluated, rejects)
+    ws = openpyxl.load_workbook(path)["Lender candidates"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(2, header.index("pv_foreclosure") + 1)
+    assert isinstance(cell.value, float) and "$" in cell.number_format
+    assert round(cell.value, 2) == cell.value  # rounded to cents
+    assert "%" in ws.cell(2, header.index("ltv") + 1).number_format
+    assert "%" in ws.cell(2, header.index("lender_severity_foreclosure") + 1).number_format
+    assert ws.cell(2, header.index("months_delinquent") + 1).data_type == "n"
+    assert ws.cell(2, header.index("urgent") + 1).data_type == "b"
+    assert ws.column_dimensions["C"].width >= len("address")
+
+
+def test_text_is_never_a_formula(tmp_path, evaluated, rejects):
+    path, _ = write(tmp_path, evaluated, rejects)
+    wb = openpyxl.load_workbook(path)
+    seen = []
+    for ws in wb:
+        for r in ws.iter_rows():
+            for c in r:
+                assert c.data_type != "f", (ws.title, c.coordinate, c.value)
+                if isinstance(c.value, str):
+                    seen.append(c.value)
+                    assert not c.value.startswith(("=", "+", "-", "@", "\t", "\r")), c.value
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in seen and "'=BAD" in seen and "'-5" in seen
+    with zipfile.ZipFile(path) as z:  # no <f> element anywhere in the workbook
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in z.namelist() if n.endswith(".xml"))
+
+
+def test_truncation_is_noted_on_the_summary(tmp_path, evaluated, rejects):
+    results, _ = evaluated
+    path, infos = write(tmp_path, evaluated, rejects, max_rows=5)
+    wb = openpyxl.load_workbook(path)
+    assert wb["Holdings"].max_row == 6 and wb["Tax outcomes"].max_row == 6
+    assert wb["Rejects"].max_row == 3
+    candidates = results.filter(pl.col("loss_mit_candidate")).height
+    expected = {"Holdings", "Tax outcomes"} | ({"Lender candidates"} if candidates > 5 else set())
+    assert {i.name for i in infos if i.truncated} == expected
+    summary_text = [c for r in wb["Summary"].iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert any("Holdings: showing the first 5 of 12 rows" in t and "holdings.csv" in t for t in summary_text)
+    assert any("Tax outcomes: showing the first 5 of 48 rows" in t for t in summary_text)
+
+
+def test_cap_never_exceeds_excel(tmp_path, evaluated, rejects):
+    assert xlsx.EXCEL_MAX_ROWS == 1_048_576 - 1
+    _, infos = write(tmp_path, evaluated, rejects, max_rows=10**9)
+    assert all(i.rows_shown == i.rows_total for i in infos)
+
+
+def test_summary_sheet_lists_run_facts(tmp_path, evaluated, rejects):
+    path, _ = write(tmp_path, evaluated, rejects)
+    rows = list(openpyxl.load_workbook(path)["Summary"].iter_rows(values_only=True))
+    pairs = {r[0]: r[1] for r in rows if r and r[0]}
+    assert pairs["as_of"] == "2026-11-22"
+    assert pairs["rows rejected"] == 2
+    assert pairs["reo_discount"] == 0.3
+    assert pairs["market_value: must be > 0"] == 1
+
+
+def test_odd_text_survives_xml(tmp_path):
+    results = dispo.evaluate(typed_frame([row(property_id="a&b<c>", address="x\x01y _x0041_ & <z>",
+                                              months_delinquent=2)]), as_of=AS_OF)
+    path = tmp_path / "r.xlsx"
+    xlsx.write_xlsx(path, results=results, rejects=pl.DataFrame(
+        schema={"source_file": pl.String, "row_number": pl.Int64, "reasons": pl.List(pl.String)}))
+    ws = openpyxl.load_workbook(path)["Lender candidates"]
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("property_id") + 1).value == "a&b<c>"
+    # a control character is written as Excel's own escape, a literal _x0041_ kept literal
+    assert ws.cell(2, header.index("address") + 1).value == "x_x0001_y _x005F_x0041_ & <z>"
+
+
+def test_writer_joins_the_output_set(tmp_path, evaluated, rejects):
+    from dispo.reports import OutputSet
+
+    results, wide = evaluated
+    with OutputSet(tmp_path / "out") as out:
+        xlsx.xlsx_writer(results=results, rejects=rejects, wide=wide)(out)
+    assert (tmp_path / "out" / "report.xlsx").is_file()
+    assert "report.xlsx" in out.committed
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 100])
+def test_top_k_views_rank_like_the_full_tables(results, limit):
+    """The top-N shortcut (lazy sort + head) orders exactly as tables.ranked: NaN as null, nulls last,
+    ties by property_id."""
+    cols = ("rank", "property_id", "sell_advantage_pv", "lender_savings_vs_foreclosure")
+    assert views.holdings_view(results, cols, limit=limit).equals(views.holdings_view(results, cols).head(limit))
+    assert views.lender_view(results, cols, limit=limit).equals(views.lender_view(results, cols).head(limit))

@@ -1,0 +1,168 @@
+"""``dispo explain``: every intermediate of one property, in SPEC order, with rule ids and formulas
+harvested from the engine's docstrings."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import polars as pl
+import pytest
+
+from dispo import explain as ex
+from dispo import schema
+from dispo.errors import DispoError
+from testkit import GOLDEN
+from typer.testing import CliRunner
+
+from dispo.cli import app
+
+
+def cli(*args: str, columns: int = 200):
+    """The CLI in-process (Great Expectations is imported once for the whole module)."""
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": str(columns)}, catch_exceptions=False)
+
+EXPECTED = json.loads((GOLDEN / "expected.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def g10():
+    return ex.explain_from_pipeline("G10", GOLDEN / "pipeline.toml")
+
+
+def test_g10_lender_values_and_rule_ids(g10):
+    values = {"claim": 462000, "pv_foreclosure": 255040, "pv_short_sale": 333000, "min_acceptable_offer": 280574.47,
+              "pv_deed_in_lieu": 258340, "foreclosure_months": 12, "lender_savings_vs_foreclosure": 77960}
+    for column, expected in values.items():
+        assert g10.step(column).value == pytest.approx(expected, abs=0.01), column
+    rules = {st.rule for s in g10.sections for st in s.steps}
+    for rule in ("L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L9"):
+        assert rule in rules, rule
+    assert g10.step("pv_foreclosure").rule == "L4"
+    assert g10.step("min_acceptable_offer").rule == "L8"
+    assert g10.step("pv_short_sale").formula.startswith("min(net, claim)·v(Tss)")
+    assert g10.step("offer_acceptable").value is True
+    assert g10.source_file == "cases.csv" and g10.row_number == 10
+
+
+def test_every_golden_value_is_shown(g10):
+    for key, expected in EXPECTED["cases"]["G10"].items():
+        if key.startswith("_"):
+            continue
+        got = g10.step(key).value
+        assert got == expected if isinstance(expected, (bool, str)) else got == pytest.approx(expected, abs=0.01)
+
+
+def test_spec_order_and_completeness(g10):
+    titles = [s.title for s in g10.sections]
+    order = ["Inputs", "State facts", "Shared", "Tax, every", "Tax of a sale", "Tax of a short-sale",
+             "Tax of a deed-in-lieu", "Tax of a foreclosure", "Borrower", "Lender", "Sell now vs hold"]
+    assert [next(i for i, t in enumerate(titles) if t.startswith(o)) for o in order] == sorted(
+        next(i for i, t in enumerate(titles) if t.startswith(o)) for o in order)
+    shown = [st.column for s in g10.sections for st in s.steps]
+    assert len(shown) == len(set(shown))
+    for c in (*schema.NAMES, *schema.RESULT_OUTPUTS):  # every input and every output is explained
+        assert c in shown, c
+    lender = next(s for s in g10.sections if s.title.startswith("Lender"))
+    keys = [ex.rule_key(st.rule) for st in lender.steps]
+    assert keys == sorted(keys)  # claim (§5) first, then L1 … L9
+    assert all(st.rule and st.formula for s in g10.sections for st in s.steps if s.title != "Other intermediates")
+
+
+def test_defaults_are_marked(g10):
+    assert g10.step("interest_rate").note == "default"
+    assert g10.step("market_value").note == ""
+    assert g10.step("recourse").rule == "R1" and g10.step("monthly_pi").rule == "H1"
+
+
+def test_rule_ids_come_from_the_docstrings():
+    from dispo.engine import lender, tax
+
+    assert ex.rule_for("pv_foreclosure").source == "dispo.engine.lender.pv_foreclosure"
+    assert lender.pv_foreclosure.__doc__.lstrip().startswith("L4:")
+    r = ex.rule_for("short_sale_cod_excluded_qpri")
+    assert r.rule == "T6.2" and r.source == "dispo.engine.tax.cod_excluded_qpri"
+    assert tax.cod_excluded_qpri.__doc__.lstrip().startswith("T6.2")
+    assert ex.rule_for("horizon_sale_gain").rule == "H6/T4"
+    assert ex.rule_for("lender_severity_deed_in_lieu").rule == "L6"
+    assert ex.rule_for("v_reo_sale").rule == "L4"
+    assert ex.rule_for("depreciation").rule == "D1"
+    assert ex.rule_for("sec121_max").rule == "S3"
+    assert ex.rule_for("foreclosure_tax") == ex.Rule(*ex.INLINE["tax"], "")
+
+
+@pytest.mark.parametrize("doc,rule,words", [
+    ("L4: min(claim, x) ($).", "L4", "min(claim, x) ($)."),
+    ("D1 (§1016(a)(2), allowed or allowable): max(a, b) ($).", "D1", "max(a, b) ($)."),
+    ("H4 r = (1 + x)^(1/12) − 1", "H4", "r = (1 + x)^(1/12) − 1"),
+    ("SPEC 5 (preamble): j = 1", "§5", "j = 1"),
+    ("H9 helper: the part", "H9", "the part"),
+    ("T2/T3: max(0, d)\n\n    more", "T2/T3", "max(0, d)"),
+    ("Principal owed ($).", "§3", "Principal owed ($)."),
+])
+def test_parse_docstring(doc, rule, words):
+    assert ex.parse_docstring(doc, "§3") == (rule, words)
+
+
+def test_json_cli_and_text_cli():
+    proc = cli("explain", "G10", "--pipeline", str(GOLDEN / "pipeline.toml"), "--json")
+    assert proc.exit_code == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    steps = {st["column"]: st for s in data["sections"] for st in s["steps"]}
+    assert steps["claim"]["value"] == 462000 and steps["min_acceptable_offer"]["rule"] == "L8"
+    assert steps["min_acceptable_offer"]["value"] == pytest.approx(280574.47, abs=0.01)
+    assert data["as_of"] == "2026-11-22" and data["assumptions_changed"] == {"lender_discount_rate": 0.0}
+    text = cli("explain", "G10", "--pipeline", str(GOLDEN / "pipeline.toml"))
+    assert text.exit_code == 0, text.stderr
+    assert "280,574.47" in text.stdout and "pv_foreclosure" in text.stdout and "L8" in text.stdout
+
+
+@pytest.fixture
+def messy_pipeline(tmp_path):
+    (tmp_path / "in.csv").write_text(textwrap.dedent("""\
+        property_id,state,occupancy,market_value,purchase_price,purchase_date,first_lien_balance,address
+        OK1,TX,primary,300000,250000,2015-01-01,200000,<script>alert(1)</script>
+        BAD1,TX,primary,-5,250000,2015-01-01,200000,
+        DUP,TX,primary,300000,250000,2015-01-01,200000,
+        DUP,TX,rental,300000,250000,2015-01-01,200000,
+        """))
+    (tmp_path / "p.toml").write_text('[pipeline]\nname = "m"\ninputs = ["in.csv"]\noutput_dir = "out"\n'
+                                     'as_of = "2026-11-22"\nmax_reject_fraction = 1.0\n')
+    return tmp_path / "p.toml"
+
+
+def test_rejected_row_is_an_error_with_reasons(messy_pipeline):
+    with pytest.raises(DispoError, match=r"BAD1: the row was rejected.*in.csv row 2: market_value: must be > 0"):
+        ex.explain_from_pipeline("BAD1", messy_pipeline)
+    with pytest.raises(DispoError, match=r"duplicate id \(2 rows\)"):
+        ex.explain_from_pipeline("DUP", messy_pipeline)
+    with pytest.raises(DispoError, match="no row with this property_id"):
+        ex.explain_from_pipeline("NOPE", messy_pipeline)
+    ok = ex.explain_from_pipeline("OK1", messy_pipeline)
+    assert ok.step("address").value == "<script>alert(1)</script>"
+
+
+def test_cli_errors_are_one_line_exit_1(messy_pipeline):
+    for args in (["BAD1", "--pipeline", str(messy_pipeline)], ["NOPE", "--pipeline", str(messy_pipeline)],
+                 ["OK1"], ["OK1", "--pipeline", str(messy_pipeline), "--run", "x"]):
+        proc = cli("explain", *args)
+        assert proc.exit_code == 1, (args, proc.stdout)
+        lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_explain_a_finished_run(messy_pipeline, tmp_path):
+    out = tmp_path / "run"
+    proc = cli("run", str(messy_pipeline), "--out", str(out), "-q")
+    assert proc.exit_code == 0, proc.stderr
+    from_run = ex.explain_from_run("OK1", out)
+    from_pipeline = ex.explain_from_pipeline("OK1", messy_pipeline)
+    assert from_run.mismatches == []
+    for column in ("pv_foreclosure", "sale_tax", "fv_hold", "breakeven_appreciation_rate", "sec121_max"):
+        assert from_run.step(column).value == pytest.approx(from_pipeline.step(column).value, abs=1e-9)
+    with pytest.raises(DispoError, match="BAD1: the row was rejected"):
+        ex.explain_from_run("BAD1", out)
+    with pytest.raises(DispoError, match="no row with this property_id"):
+        ex.explain_from_run("NOPE", out)
+    stored = pl.read_parquet(out / "results.parquet")
+    assert stored.filter(pl.col("property_id") == "OK1").height == 1
