@@ -7,6 +7,7 @@ file…), 3 the data-quality gate failed (too many rejected rows; outputs are st
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import date
 from enum import Enum
@@ -17,10 +18,26 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network calls from 
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
+from rich.markup import escape as _escape_markup  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from dispo.errors import DispoError  # noqa: E402
+
+#: Characters of user text (file contents, names) a terminal would act on: C0/C1 controls, among
+#: them ESC, which starts escape sequences that recolour, retitle or rewrite the screen, and the
+#: bidi overrides that make text read differently from what it is.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """User text safe to print: the characters above spelt as escapes (``\\x1b``, ``\\n``)."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def escape(text: object) -> str:
+    """User text for rich markup: printable, and its ``[`` not taken for markup."""
+    return _escape_markup(printable(text))
+
 
 app = typer.Typer(
     name="dispo",
@@ -280,9 +297,9 @@ def explain(
             print(_json.dumps(result.to_json(), indent=2, ensure_ascii=False, allow_nan=False))
             return 0
         where = f"{result.source_file} row {result.row_number}" if result.source_file else "?"
-        out.print(Text.assemble(("explain ", "bold"), (result.property_id, "bold"),
-                                f" · {where} · as of {result.as_of.isoformat()}"
-                                f" · pipeline {result.pipeline or '?'} · from the {result.source}"))
+        out.print(Text.assemble(("explain ", "bold"), (printable(result.property_id), "bold"),
+                                printable(f" · {where} · as of {result.as_of.isoformat()}"
+                                          f" · pipeline {result.pipeline or '?'} · from the {result.source}")))
         if result.assumptions_changed:
             out.print(Text("assumptions changed: " + ", ".join(f"{k} = {v:g}" for k, v in
                                                                  result.assumptions_changed.items())))
@@ -298,7 +315,7 @@ def explain(
             table.add_column("formula", overflow="fold", ratio=1)
             for st in section.steps:
                 value = ex.format_value(st.column, st.value, st.formula) + (" (default)" if st.note else "")
-                table.add_row(Text(st.rule), Text(st.column), Text(value), Text(st.formula, style="dim"))
+                table.add_row(Text(st.rule), Text(st.column), Text(printable(value)), Text(st.formula, style="dim"))
             out.print(table)
         return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -123,7 +124,8 @@ def expand_inputs(patterns: Sequence[str], base: Path, where: str) -> tuple[Path
         if glob.has_magic(str(p)):
             matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
             if not matches:
-                raise ConfigError(f"{where}: input pattern '{pattern}' matches no file (looked in {p.parent})")
+                raise ConfigError(f"{where}: input pattern '{pattern}' matches no file "
+                                  f"(looked in {os.path.abspath(p.parent)})")
             out.extend(matches)
         else:
             out.append(p)

@@ -6,6 +6,8 @@ show it and which exit code to return.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +23,24 @@ from dispo.errors import DispoError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 DATABASE_NAME = "dispo.duckdb"
+#: Inputs of more rows than this are validated and evaluated in chunks of this many rows, their
+#: outputs streamed to disk (memory bounded by a chunk, whatever the input's size; the outputs are
+#: the same). Environment variable DISPO_CHUNK_ROWS, or run_pipeline(chunk_rows=...), overrides it.
+CHUNK_ROWS = 1_000_000
+#: DuckDB's memory limit in a chunked run: its sorts of the output tables spill to disk past it.
+CHUNKED_DUCKDB_MEMORY = "2GB"
+
+
+def chunk_rows_setting(chunk_rows: int | None = None) -> int:
+    """The chunk size of a run: ``chunk_rows``, else DISPO_CHUNK_ROWS, else CHUNK_ROWS."""
+    if chunk_rows is None:
+        env = os.environ.get("DISPO_CHUNK_ROWS", "").strip().replace("_", "")
+        chunk_rows = int(env) if env else CHUNK_ROWS
+    from dispo.validate import MIN_BATCH_ROWS
+
+    if chunk_rows < MIN_BATCH_ROWS:
+        raise DispoError(f"chunk size must be at least {MIN_BATCH_ROWS} rows, got {chunk_rows}")
+    return chunk_rows
 
 
 class Reporter(Protocol):
@@ -109,48 +129,99 @@ def check_inputs_are_not_outputs(cfg: PipelineConfig) -> None:
 
 
 def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, reporter: Reporter,
-                        timings: dict[str, float]):
+                        timings: dict[str, float], *, chunk_rows: int | None = None):
+    """Ingest then validate. Up to ``chunk_rows`` rows (default: no limit), the typed rows are
+    loaded and validated in memory (a ``ValidationResult``); above, they stay in DuckDB and are
+    validated there (a ``StreamedValidation``, whose accepted rows are read back in batches)."""
     from dispo.ingest import ingest
-    from dispo.validate import validate
+    from dispo.validate import validate, validate_streamed
 
     n_files = len(cfg.inputs)
     with _timed(timings, reporter, "ingest", f"{n_files} file{'s' * (n_files != 1)}") as note:
-        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of)
+        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, load_typed=False)
+        streamed = chunk_rows is not None and ingested.rows_read > chunk_rows
+        if not streamed:
+            ingested = ingested.with_typed()
         note["detail"] = f"{ingested.rows_read:,} rows from {n_files} file{'s' * (n_files != 1)}"
     with _timed(timings, reporter, "validate", f"{ingested.rows_read:,} rows") as note:
-        validated = validate(ingested, as_of=cfg.as_of)
-        note["detail"] = f"{validated.accepted.height:,} accepted, {validated.rejects.height:,} rejected"
+        validated = (validate_streamed if streamed else validate)(ingested, as_of=cfg.as_of)
+        note["detail"] = f"{validated.rows_accepted:,} accepted, {validated.rejects.height:,} rejected"
     return ingested, validated
 
 
-def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> RunOutcome:
-    """Runs a pipeline end to end and writes its outputs atomically (SPEC section 7)."""
+def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chunk_rows: int):
+    """The engine over the accepted rows a chunk at a time, each chunk's results and tax outcomes
+    written to ``scratch`` (``reports.streamed.ChunkWriter``)."""
+    from dispo.reports.streamed import ChunkWriter
+
+    chunks = ChunkWriter(scratch)
+    empty = None
+    for batch in validated.accepted_batches(chunk_rows):
+        wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
+                                    cfg_defaults=cfg.defaults).collect()
+        chunks.add(engine.results_frame(wide, batch), wide)
+        if empty is None:
+            empty = (engine.results_frame(wide.head(0), batch.head(0)), wide.head(0))
+        del wide, batch
+    if empty is None:  # every row rejected: the engine's types from an empty batch
+        batch = validated.ingested.con.sql(
+            "SELECT * EXCLUDE (parse_reasons) FROM typed LIMIT 0").pl()
+        wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
+                                    cfg_defaults=cfg.defaults).collect()
+        empty = (engine.results_frame(wide, batch), wide)
+    chunks.close(*empty)
+    return chunks
+
+
+def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk_rows: int | None = None) -> RunOutcome:
+    """Runs a pipeline end to end and writes its outputs atomically (SPEC section 7).
+
+    Inputs of more than ``chunk_rows`` rows (see ``CHUNK_ROWS``) are validated and evaluated in
+    chunks and their outputs streamed (``dispo.reports.streamed``): the same outputs, in bounded
+    memory; ``RunOutcome.results`` is then None (the results are in results.parquet)."""
     if cfg.engine == "spark":  # scale-out (docs/scale-out.md); pyspark is imported only in dispo.spark
         from dispo.spark import run_pipeline_spark
 
         return run_pipeline_spark(cfg, reporter)
     from dispo import reports
+    from dispo.validate import ValidationResult
 
     reporter = reporter or SilentReporter()
+    chunk_rows = chunk_rows_setting(chunk_rows)
     timings: dict[str, float] = {}
     started = time.time()
     check_inputs_are_not_outputs(cfg)
     con = _connect(cfg)
     run_id = store.new_run_id(cfg.as_of)
+    scratch: Path | None = None
     try:
         store.start_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                         config_digest=reports.config_digest(cfg.canonical()))
-        ingested, validated = ingest_and_validate(cfg, con, reporter, timings)
-        accepted, rejects = validated.accepted, validated.rejects
-        with _timed(timings, reporter, "evaluate", f"{accepted.height:,} rows") as note:
-            wide = engine.evaluate_wide(accepted, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                        cfg_defaults=cfg.defaults).collect()
-            results = engine.results_frame(wide, accepted)
-            note["detail"] = f"{results.height:,} rows × {results.width} columns"
+        ingested, validated = ingest_and_validate(cfg, con, reporter, timings, chunk_rows=chunk_rows)
+        rejects = validated.rejects
+        chunks = wide = None
+        with _timed(timings, reporter, "evaluate", f"{validated.rows_accepted:,} rows") as note:
+            if isinstance(validated, ValidationResult):
+                accepted = validated.accepted
+                wide = engine.evaluate_wide(accepted, as_of=cfg.as_of, assumptions=cfg.assumptions,
+                                            cfg_defaults=cfg.defaults).collect()
+                results = engine.results_frame(wide, accepted)
+                n_results, n_columns = results.height, results.width
+            else:  # chunked: results.parquet and the tax outcomes written as the chunks go
+                from dispo.reports.streamed import scratch_dir
+
+                con.execute(f"SET memory_limit = '{CHUNKED_DUCKDB_MEMORY}'")
+                scratch = scratch_dir(cfg.output_dir, run_id)
+                chunks = _evaluate_in_chunks(cfg, validated, scratch, chunk_rows)
+                results = chunks.results()  # a LazyFrame: never loaded whole
+                n_results, n_columns = chunks.rows, len(results.collect_schema())
+            note["detail"] = f"{n_results:,} rows × {n_columns} columns"
         failed = gate_failed(ingested.rows_read, rejects.height, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
         previous = store.previous_run(con, cfg.name, cfg.as_of)
-        changes = (store.diff_frames(store.load_results(con, previous), results, from_run=previous, to_run=run_id)
+        changes = (store.diff_frames(store.load_results(con, previous),
+                                     results.lazy().select(store.DIFF_COLUMNS).collect(),
+                                     from_run=previous, to_run=run_id)
                    if previous else None)
         with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
             summary = reports.summary(
@@ -166,29 +237,47 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> Ru
             from dispo.reports.xlsx import RUN_MAX_ROWS, xlsx_writer
             from dispo.validate.data_docs import staged_data_docs
 
+            def staged(out: Any, name: str) -> pl.LazyFrame:  # a chunked run's big table, once staged
+                return pl.scan_parquet(out.staging / name)
+
             # report.xlsx and report.html join the atomic set; Data Docs swap in once it committed.
             with staged_data_docs(cfg.output_dir, validated.gx_result, run_name=cfg.name) as docs:
                 readable = [
                     lambda out: out.write_csv("diff.csv", changes.table() if changes else store.EMPTY_DIFF),
-                    xlsx_writer(results=results, rejects=rejects, summary=summary, wide=wide, max_rows=RUN_MAX_ROWS),
-                    html_writer(results=results, rejects=rejects, summary=summary, data_docs_href=docs.href,
-                                files=(*reports.OUTPUT_FILES, "report.xlsx")),
+                    lambda out: xlsx_writer(
+                        results=results if chunks is None else staged(out, "results.parquet"), rejects=rejects,
+                        summary=summary, max_rows=RUN_MAX_ROWS,
+                        **({"wide": wide} if chunks is None else {"tax_outcomes": staged(out, "tax_outcomes.parquet")}),
+                    )(out),
+                    lambda out: html_writer(
+                        results=results if chunks is None else staged(out, "results.parquet"), rejects=rejects,
+                        summary=summary, data_docs_href=docs.href, files=(*reports.OUTPUT_FILES, "report.xlsx"),
+                    )(out),
                 ]
-                files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
-                                              summary=summary, extra_writers=readable)
+                if chunks is None:
+                    files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
+                                                  summary=summary, extra_writers=readable)
+                else:
+                    from dispo.reports.streamed import write_outputs_streamed
+
+                    files = write_outputs_streamed(cfg.output_dir, chunks=chunks, con=con, rejects=rejects,
+                                                   summary=summary, extra_writers=readable)
             note["detail"] = f"{len(files)} files"
         store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                          status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ingested.rows_read,
-                         results=results, rejects=rejects, versions=summary.get("versions", {}))
+                         results=results if chunks is None else cfg.output_dir / "results.parquet",
+                         rows_accepted=n_results, rejects=rejects, versions=summary.get("versions", {}))
     except BaseException as e:
         store.fail_run(con, run_id, f"{type(e).__name__}: {e}")
         raise
     finally:
         con.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return RunOutcome(
         exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ingested.rows_read,
-        rows_accepted=results.height, rows_rejected=rejects.height, gate_failed=failed, summary=summary,
-        results=results, rejects=rejects, files=files,
+        rows_accepted=n_results, rows_rejected=rejects.height, gate_failed=failed, summary=summary,
+        results=results if chunks is None else None, rejects=rejects, files=files,
     )
 
 
@@ -200,13 +289,13 @@ def validate_only(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> R
     timings: dict[str, float] = {}
     con = _connect(cfg)
     try:
-        ingested, validated = ingest_and_validate(cfg, con, reporter, timings)
+        ingested, validated = ingest_and_validate(cfg, con, reporter, timings, chunk_rows=chunk_rows_setting())
     finally:
         con.close()
     rejected = validated.rejects.height
     return RunOutcome(
         exit_code=EXIT_GATE if rejected else EXIT_OK, output_dir=cfg.output_dir, rows_read=ingested.rows_read,
-        rows_accepted=validated.accepted.height, rows_rejected=rejected,
+        rows_accepted=validated.rows_accepted, rows_rejected=rejected,
         gate_failed=gate_failed(ingested.rows_read, rejected, cfg.max_reject_fraction),
         rejects=validated.rejects,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -80,36 +81,48 @@ def start_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as_
                 "VALUES (?, ?, ?, now(), 'running', ?)", [run_id, pipeline, as_of, config_digest])
 
 
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, rel: duckdb.DuckDBPyRelation) -> None:
     """Extra input columns differ between runs: widen the history table instead of failing."""
-    # DuckDB matches column names case-insensitively (INSERT BY NAME too): 'Note' fills 'note'.
-    have = {r[0].lower() for r in con.execute(
+    have = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
-    rel = con.from_arrow(frame.head(0).to_arrow())
     for name, dtype in zip(rel.columns, rel.types):
-        if name.lower() not in have:
+        if name not in have:
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name.replace(chr(34), chr(34) * 2)}" {dtype}')
 
 
-def _append(con: duckdb.DuckDBPyConnection, table: str, run_id: str, frame: pl.DataFrame) -> None:
-    data = frame.with_columns(pl.lit(run_id).alias("run_id")).select("run_id", *frame.columns)
-    con.register("_dispo_batch", data.to_arrow())
+def _append(con: duckdb.DuckDBPyConnection, table: str, run_id: str, frame: pl.DataFrame | str | os.PathLike) -> None:
+    """Appends ``frame`` (or the Parquet file at that path: a chunked run's results.parquet, read
+    by DuckDB without loading it in Python) with its run_id."""
+    if isinstance(frame, pl.DataFrame):
+        data = frame.with_columns(pl.lit(run_id).alias("run_id")).select("run_id", *frame.columns)
+        con.register("_dispo_batch", data.to_arrow())
+    else:
+        def lit(text: str) -> str:
+            return "'" + text.replace("'", "''") + "'"
+
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _dispo_batch AS "
+                    f"SELECT {lit(run_id)}::VARCHAR AS run_id, * FROM read_parquet({lit(str(frame))})")
     try:
         exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]
         if not exists:
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM _dispo_batch")
         else:
-            _add_missing_columns(con, table, data)
+            _add_missing_columns(con, table, con.table("_dispo_batch").limit(0))
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _dispo_batch")
     finally:
-        con.unregister("_dispo_batch")
+        if isinstance(frame, pl.DataFrame):
+            con.unregister("_dispo_batch")
+        else:
+            con.execute("DROP VIEW IF EXISTS _dispo_batch")
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as_of: dt.date, status: str,
-               exit_code: int, rows_read: int, results: pl.DataFrame, rejects: pl.DataFrame,
-               versions: dict[str, Any]) -> list[str]:
+               exit_code: int, rows_read: int, results: pl.DataFrame | str | os.PathLike, rejects: pl.DataFrame,
+               versions: dict[str, Any], rows_accepted: int | None = None) -> list[str]:
     """Records a finished run with its results and rejects, replacing earlier runs of the same
-    pipeline and as_of, all in one transaction. Returns the run ids it replaced."""
+    pipeline and as_of, all in one transaction. Returns the run ids it replaced.
+
+    ``results`` may be the path of a results.parquet (a chunked run), then ``rows_accepted`` its rows."""
     con.execute("BEGIN TRANSACTION")
     try:
         replaced = [r[0] for r in con.execute(
@@ -127,7 +140,8 @@ def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as
         con.execute(
             "UPDATE runs SET finished = now(), status = ?, exit_code = ?, rows_read = ?, rows_accepted = ?, "
             "rows_rejected = ?, versions = ? WHERE run_id = ?",
-            [status, exit_code, rows_read, results.height, rejects.height, json.dumps(versions), run_id])
+            [status, exit_code, rows_read, results.height if isinstance(results, pl.DataFrame) else rows_accepted,
+             rejects.height, json.dumps(versions), run_id])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

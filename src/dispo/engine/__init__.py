@@ -44,13 +44,34 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     lf = frame.lazy()
     keep = [c for c in lf.collect_schema().names() if c in schema.NAMES or c in schema.LINEAGE_COLUMNS]
     lf = defaults.with_all_columns(lf.select(keep))
-    lf = lf.join(params.state_frame().lazy(), on="state", how="left", maintain_order="left")
+    lf = _attach(lf, params.state_frame(), ["state"])
     lf = defaults.apply_defaults(lf, as_of=as_of, assumptions=assumptions, cfg=cfg)
-    lf = lf.join(params.tax_param_frame().lazy(), on=["tax_year", "filing_status"], how="left",
-                 maintain_order="left")
+    lf = _attach(lf, params.tax_param_frame(), ["tax_year", "filing_status"])
     for stage in (shared.add_shared, tax.add_tax, lender.add_lender, hold.add_hold):
         lf = stage(lf, as_of=as_of, assumptions=assumptions)
     return lf
+
+
+def _attach(lf: pl.LazyFrame, table: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
+    """A left join of the small table ``table`` on ``keys`` (unique in it), as gathers: each row
+    looks up its row of ``table`` and only the table's columns are built. The same columns, values
+    and order as ``lf.join(table, on=keys, how="left", maintain_order="left")``, which would copy
+    every column of the wide frame to add a few (no match, or a null key: nulls)."""
+    index = pl.int_range(table.height, dtype=pl.UInt32, eager=True)
+    if len(keys) == 1:
+        row = pl.col(keys[0]).replace_strict(table[keys[0]], index, default=None, return_dtype=pl.UInt32)
+    else:  # several keys: each key's values numbered, the numbers combined into one integer
+        row_key, table_key, width = pl.lit(0, dtype=pl.Int64), pl.zeros(table.height, pl.Int64, eager=True), 1
+        for k in keys:
+            values = table[k].unique(maintain_order=True)
+            code = pl.int_range(values.len(), dtype=pl.Int64, eager=True)
+            table_key = table_key + table[k].replace_strict(values, code, return_dtype=pl.Int64) * width
+            row_key = row_key + pl.col(k).replace_strict(values, code, default=None, return_dtype=pl.Int64) * width
+            width *= values.len()
+        row = row_key.replace_strict(table_key, index, default=None, return_dtype=pl.UInt32)
+    lf = lf.with_columns(row.alias("__dispo_dim_row"))
+    return lf.with_columns(pl.lit(table[c]).gather(pl.col("__dispo_dim_row")).alias(c)
+                           for c in table.columns if c not in keys).drop("__dispo_dim_row")
 
 
 def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -92,11 +92,13 @@ def loss_on_sale_now(purchase_price: pl.Expr, capital_improvements: pl.Expr,
 
 def breakeven_months(loss_on_sale_now: pl.Expr, monthly_burn: pl.Expr) -> pl.Expr:
     """H3: loss_on_sale_now / monthly_burn; 0 when the loss is 0; null when the burn is 0 and the
-    loss is not (months, fractional)."""
+    loss is not, or so close to 0 (a few 1e-300 dollars) that the quotient overflows (months,
+    fractional)."""
+    months = loss_on_sale_now / monthly_burn
     return (
         pl.when(loss_on_sale_now == 0.0).then(0.0)
-        .when(monthly_burn == 0.0).then(None)
-        .otherwise(loss_on_sale_now / monthly_burn)
+        .when((monthly_burn == 0.0) | ~months.is_finite()).then(None)
+        .otherwise(months)
     )
 
 

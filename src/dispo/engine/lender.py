@@ -191,8 +191,10 @@ def lender_loss(claim: pl.Expr, pv: pl.Expr) -> pl.Expr:
 
 
 def lender_severity(lender_loss: pl.Expr, claim: pl.Expr) -> pl.Expr:
-    """L6: lender_severity_<x> = lender_loss_<x> / claim; null when claim = 0 (ratio)."""
-    return pl.when(claim != 0).then(lender_loss / claim)
+    """L6: lender_severity_<x> = lender_loss_<x> / claim; null when claim = 0 (ratio), or so close
+    to 0 (a few 1e-300 dollars) that the quotient overflows a float."""
+    ratio = lender_loss / claim
+    return pl.when((claim != 0) & ratio.is_finite()).then(ratio)
 
 
 # --- L7 best option ------------------------------------------------------------------------------

@@ -38,8 +38,10 @@ def negative_equity(equity: pl.Expr) -> pl.Expr:
 
 
 def ltv(payoff: pl.Expr, market_value: pl.Expr) -> pl.Expr:
-    """payoff / market_value (ratio)."""
-    return payoff / market_value
+    """payoff / market_value (ratio); null when the quotient overflows a float (a market value of
+    a few 1e-300 dollars is valid input, > 0, but no ratio to print)."""
+    ratio = payoff / market_value
+    return pl.when(ratio.is_finite()).then(ratio)
 
 
 def underwater(market_value: pl.Expr, selling_cost_rate: pl.Expr, payoff: pl.Expr) -> pl.Expr:

@@ -23,6 +23,7 @@ name, missing required column, no data rows) raise :class:`~dispo.errors.DispoEr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,9 +49,11 @@ TYPED_TABLE = "typed"
 @dataclass(frozen=True)
 class IngestResult:
     """What ingest read. ``typed`` is the ``typed`` table as a Polars frame, in input order (files
-    as given, then row_number)."""
+    as given, then row_number); None when ingest was asked not to load it (``load_typed=False``,
+    for inputs too big to hold: the rows stay in the ``typed`` table, in that order, its rowid
+    being the row's position; :meth:`with_typed` loads them)."""
 
-    typed: pl.DataFrame
+    typed: pl.DataFrame | None
     rows_per_file: dict[str, int]
     input_columns: tuple[str, ...]
     extra_columns: tuple[str, ...]
@@ -70,6 +73,12 @@ class IngestResult:
     def schema_columns(self) -> tuple[str, ...]:
         """The schema columns present in the input, in schema order."""
         return tuple(c for c in schema.NAMES if c in self.input_columns)
+
+    def with_typed(self) -> "IngestResult":
+        """This result with ``typed`` loaded from the ``typed`` table (itself when it already is)."""
+        if self.typed is not None:
+            return self
+        return dataclasses.replace(self, typed=_load_typed(self.con, self.rows_read))
 
     def raw_rows(self, keys: pl.DataFrame) -> pl.DataFrame:
         """Raw text of the rows named by ``keys`` (columns source_file, row_number): source_file,
@@ -116,11 +125,22 @@ def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[st
     con.execute("COMMIT")
 
 
-def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date) -> IngestResult:
+def _load_typed(con: duckdb.DuckDBPyConnection, rows: int) -> pl.DataFrame:
+    # One chunk: the engine computes a few float operations differently on a tiny chunk (see
+    # dispo.validate.MIN_BATCH_ROWS), so a row's values must not depend on how DuckDB batched it.
+    typed = con.table(TYPED_TABLE).pl().rechunk()
+    if typed.height != rows:  # pragma: no cover - an internal invariant
+        raise RuntimeError(f"ingest lost rows: {rows} read, {typed.height} typed")
+    return typed
+
+
+def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date,
+           load_typed: bool = True) -> IngestResult:
     """Reads every input file into ``con`` (tables ``raw`` and ``typed``) and returns the typed rows.
 
     CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``), by suffix; several files are united by
     column name. ``as_of`` is kept on the result for validation (parsing does not depend on it).
+    ``load_typed=False`` leaves the typed rows in DuckDB only (``IngestResult.typed`` is None).
     """
     paths = [Path(p) for p in paths]
     if not paths:
@@ -154,10 +174,8 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
         for st in staged:
             for t in st.temp_tables:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
-    typed = con.table(TYPED_TABLE).pl()
     rows_per_file = {st.source.name: st.rows for st in staged}
-    if typed.height != sum(rows_per_file.values()):  # pragma: no cover - an internal invariant
-        raise RuntimeError(f"ingest lost rows: {sum(rows_per_file.values())} read, {typed.height} typed")
+    typed = _load_typed(con, sum(rows_per_file.values())) if load_typed else None
     return IngestResult(
         typed=typed,
         rows_per_file=rows_per_file,

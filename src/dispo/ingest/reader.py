@@ -20,6 +20,12 @@ input column or from one of dispo's own columns (DuckDB matches names case-insen
 names, names that would become equal once neutralised for a spreadsheet, and a missing required
 column are errors. File-level errors name the file by its absolute path.
 
+Line ends: LF, CRLF or CR, as DuckDB detects them from the start of the file. A file that mixes them
+(rows appended with another tool) or holds a lone CR outside quotes makes DuckDB's strict parser give
+up on the whole file; it is then read again from a copy in which every line end outside quotes is
+LF, a lone CR counting as a line end (as Python's csv module and spreadsheets count it). Line ends
+inside quoted values are kept as they are.
+
 Known limit: after a value with an unterminated quote, DuckDB reads the rest of the file as that
 one value, so the rejected record swallows every line after it (as any CSV reader would).
 """
@@ -33,7 +39,8 @@ import mmap
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -71,11 +78,12 @@ class Source:
     kind: str  # "csv" or "parquet"
     columns: list[str]
     parquet_types: dict[str, str] = field(default_factory=dict)
+    shown_as: str = ""  # the user's file, when ``path`` is a copy of it
 
     @property
     def where(self) -> str:
         """The file as error messages name it: its absolute path."""
-        return os.path.abspath(self.path)
+        return self.shown_as or os.path.abspath(self.path)
 
 
 @dataclass
@@ -183,6 +191,8 @@ def check_columns(source: Source) -> None:
     for i, c in enumerate(columns, 1):
         if not c:
             raise DispoError(f"{name}: column {i} of the header has no name")
+        if "\x00" in c:  # DuckDB hands names to Arrow as C strings: 'a\x00b' would come back as 'a'
+            raise DispoError(f"{name}: column {i} of the header ({c!r}) contains a NUL character")
     seen: set[str] = set()
     for c in columns:
         if c in seen:
@@ -359,11 +369,43 @@ def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Stage
     order), rejected records (from its reject table) and the numbering of both."""
     names = [f"_dispo_{k}_{idx}" for k in ("good", "rej", "scan", "bad", "skip")]
     try:
-        return _stage_csv(con, source, *names)
+        try:
+            return _stage_csv(con, source, *names)
+        except _StrictParserGaveUp:
+            for t in names:
+                con.execute(f"DROP TABLE IF EXISTS {t}")
+            return _stage_csv_one_line_end(con, source, names)
     except BaseException:
         for t in names:
             con.execute(f"DROP TABLE IF EXISTS {t}")
         raise
+
+
+class _StrictParserGaveUp(Exception):
+    """DuckDB's strict CSV parser stopped on the file (mixed line ends, a lone CR outside quotes)."""
+
+
+_STRICT_GAVE_UP = "state machine reached an invalid state"
+#: A quoted value (kept whole), or a line end outside quotes.
+_LINE_END_OUTSIDE_QUOTES = re.compile(rb'("[^"]*")|\r\n?')
+
+
+def _stage_csv_one_line_end(con: duckdb.DuckDBPyConnection, source: Source, names: list[str]) -> Staged:
+    """Stages a copy of the file whose line ends outside quotes are all LF (DuckDB reads the copy
+    into temporary tables, so the copy goes as soon as they exist)."""
+    opener = gzip.open if source.path.name.lower().endswith(".gz") else open
+    with opener(source.path, "rb") as fh:
+        data = fh.read()
+    fd, tmp = tempfile.mkstemp(prefix="dispo-line-ends-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(_LINE_END_OUTSIDE_QUOTES.sub(lambda m: m.group(1) or b"\n", data))
+        del data
+        staged = _stage_csv(con, replace(source, path=Path(tmp), shown_as=source.where), *names)
+    finally:
+        os.unlink(tmp)
+    staged.source = source
+    return staged
 
 
 def _pos(i: int) -> str:
@@ -384,6 +426,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: s
             f"rejects_scan={lit(scan)})"
         )
     except duckdb.Error as exc:
+        if _STRICT_GAVE_UP in str(exc) and not source.shown_as:
+            raise _StrictParserGaveUp() from None
         raise DispoError(f"{source.where}: cannot read as CSV: {one_line(exc)}") from None
     rejects = _csv_rejects(con, rej, source)
     blanks = _blank_rows(source.path)

@@ -220,7 +220,8 @@ def verify(output_dir: str | os.PathLike[str]) -> list[str]:
     Detects a half-committed set, a pending staging directory and files changed since.
     """
     output_dir = Path(output_dir)
-    problems = [f"pending staging directory {p.name}" for p in sorted(output_dir.glob(STAGING_PREFIX + "*"))]
+    problems = [f"pending staging directory {p.name}" for p in sorted(output_dir.glob(STAGING_PREFIX + "*"))
+                if p.is_dir() and not p.is_symlink()]  # what recovery acts on; anything else is not ours
     manifest = read_manifest(output_dir)
     if manifest is None:
         return problems + [f"no {MANIFEST_NAME}"]
@@ -316,6 +317,14 @@ class OutputSet:
         writer(path)
         _fsync_file(path)
         return path
+
+    def adopt(self, name: str, path: str | os.PathLike[str]) -> Path:
+        """Moves a file already written elsewhere on the same filesystem (e.g. a run's scratch file
+        inside ``output_dir``) into the set as ``name``; returns its staging path."""
+        target = self.staged_path(name)
+        os.replace(path, target)
+        _fsync_file(target)
+        return target
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         return self._write(name, lambda p: p.write_bytes(data))

@@ -184,8 +184,13 @@ def histogram_bins(values: pl.LazyFrame, column: str, bins: int = HISTOGRAM_BINS
     return out
 
 
-def _has(frame: pl.DataFrame, *columns: str) -> bool:
-    return all(c in frame.columns for c in columns)
+def _names(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    return frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+
+
+def _has(frame: pl.DataFrame | pl.LazyFrame, *columns: str) -> bool:
+    names = _names(frame)
+    return all(c in names for c in columns)
 
 
 def _lender_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
@@ -194,11 +199,11 @@ def _lender_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
     cand = results.lazy().filter(pl.col("loss_mit_candidate").fill_null(False))
     k = cand.select(
         n=pl.len(),
-        urgent=pl.col("urgent").fill_null(False).sum() if "urgent" in results.columns else pl.lit(0),
-        acceptable=pl.col("offer_acceptable").fill_null(False).sum() if "offer_acceptable" in results.columns
+        urgent=pl.col("urgent").fill_null(False).sum() if "urgent" in _names(results) else pl.lit(0),
+        acceptable=pl.col("offer_acceptable").fill_null(False).sum() if "offer_acceptable" in _names(results)
         else pl.lit(0),
         savings=round_money(pl.col("lender_savings_vs_foreclosure").sum()),
-        claim=round_money(pl.col("claim").sum()) if "claim" in results.columns else pl.lit(None),
+        claim=round_money(pl.col("claim").sum()) if "claim" in _names(results) else pl.lit(None),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
     top = views.lender_view(results, HTML_LENDER_COLUMNS, limit=top_n)
@@ -215,12 +220,12 @@ def _lender_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
                 continue
             agg = cand.select(
                 best=(pl.col("lender_best_option") == name).fill_null(False).sum()
-                if "lender_best_option" in results.columns else pl.lit(0),
+                if "lender_best_option" in _names(results) else pl.lit(0),
                 eligible=pl.col(pv).is_not_null().sum(),
                 pv=round_money(pl.col(pv).sum()),
                 claim=round_money(pl.col("claim").filter(pl.col(pv).is_not_null()).sum())
-                if "claim" in results.columns else pl.lit(None, dtype=pl.Float64),
-                severity=pl.col(sev).mean() if sev in results.columns else pl.lit(None, dtype=pl.Float64),
+                if "claim" in _names(results) else pl.lit(None, dtype=pl.Float64),
+                severity=pl.col(sev).mean() if sev in _names(results) else pl.lit(None, dtype=pl.Float64),
             ).collect().row(0, named=True)
             recovery = agg["pv"] / agg["claim"] if agg["claim"] else None
             rows.append({"option": name, **agg, "recovery": recovery})
@@ -256,7 +261,7 @@ def _investor_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | Non
         hold=(pl.col("hold_recommendation") == "hold").fill_null(False).sum(),
         advantage_sell=round_money(pl.col("sell_advantage_pv").filter(pl.col("sell_advantage_pv") > 0).sum()),
         cost_nothing=round_money(pl.col("cost_of_doing_nothing_annual").filter(
-            pl.col("cost_of_doing_nothing_annual") > 0).sum()) if "cost_of_doing_nothing_annual" in results.columns
+            pl.col("cost_of_doing_nothing_annual") > 0).sum()) if "cost_of_doing_nothing_annual" in _names(results)
         else pl.lit(None, dtype=pl.Float64),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
@@ -367,11 +372,14 @@ def build_context(results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | 
                   rejects_shown: int = REJECTS_SHOWN, data_docs_href: str | None = None,
                   files: Sequence[str] = ()) -> dict[str, Any]:
     """Everything the template shows, as plain values (aggregated, top-N)."""
-    res = results.collect() if isinstance(results, pl.LazyFrame) else results
+    # A LazyFrame (a chunked run's results.parquet) stays lazy: each section reads only the
+    # columns it aggregates, never every column of every row.
+    res = results
     rej = rejects.collect() if isinstance(rejects, pl.LazyFrame) else rejects
     summary = dict(summary or {})
-    rows = summary.get("rows") or {"read": res.height + rej.height, "accepted": res.height,
-                                   "rejected": rej.height}
+    if not summary.get("rows"):
+        n = res.lazy().select(pl.len()).collect().item()
+    rows = summary.get("rows") or {"read": n + rej.height, "accepted": n, "rejected": rej.height}
     money_totals = (summary.get("totals") or {}).get("money") or {}
     return {
         "title": f"dispo report · {summary.get('pipeline') or 'run'}",

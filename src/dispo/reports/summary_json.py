@@ -38,6 +38,8 @@ COUNT_TRUE_COLUMNS: tuple[str, ...] = (
 #: Text columns of ``results`` whose values are counted in ``counts``.
 COUNT_VALUE_COLUMNS: tuple[str, ...] = ("hold_recommendation", "lender_best_option", "borrower_best_option",
                                         "occupancy")
+#: Every column of ``results`` the summary reads.
+SUMMARY_COLUMNS: tuple[str, ...] = (*TOTAL_COLUMNS, *COUNT_TRUE_COLUMNS, *COUNT_VALUE_COLUMNS)
 #: A reason reads ``column: what is wrong: 'raw value'``; its kind drops the raw value.
 _REASON_VALUE_RE = r"(?s)^(.*?): '.*'$"
 
@@ -98,8 +100,15 @@ def versions() -> dict[str, str]:
 
 # --- pieces -----------------------------------------------------------------------------------------
 
-def _frame(frame: pl.DataFrame | pl.LazyFrame | None) -> pl.DataFrame | None:
-    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+def _frame(frame: pl.DataFrame | pl.LazyFrame | None, columns: tuple[str, ...] | None = None) -> pl.DataFrame | None:
+    """A LazyFrame collected; with ``columns``, only those of them it has (the results of a huge
+    run are a scan of results.parquet: summing a few columns must not load the others)."""
+    if not isinstance(frame, pl.LazyFrame):
+        return frame
+    if columns is not None:
+        names = frame.collect_schema().names()
+        frame = frame.select([c for c in names if c in columns] or names[:1])
+    return frame.collect()
 
 
 def reason_counts(rejects: pl.DataFrame | None) -> dict[str, Any]:
@@ -125,7 +134,9 @@ def reason_counts(rejects: pl.DataFrame | None) -> dict[str, Any]:
 
 
 def _money_total(df: pl.DataFrame, column: str) -> float | None:
-    s = df.select(pl.col(column).filter(pl.col(column).is_not_null()))
+    # One contiguous array: a float sum depends on how the column is split in chunks, which
+    # depends on how the frame was made (one frame, or batches of a chunked run read back).
+    s = df.select(pl.col(column).filter(pl.col(column).is_not_null())).rechunk()
     if s.height == 0:
         return None
     value = s.select(round_money(pl.col(column).sum())).item()
@@ -176,7 +187,7 @@ def summary(
     stage; ``exit_code``: the run's exit code when the caller already knows it, else derived from
     the reject gate (0, or 3 when rejects exceed ``max_reject_fraction`` of rows read).
     """
-    res, rej = _frame(results), _frame(rejects)
+    res, rej = _frame(results, SUMMARY_COLUMNS), _frame(rejects)
     accepted = 0 if res is None else res.height
     rejected = 0 if rej is None else rej.height
     fraction = rejected / rows_read if rows_read else 0.0

@@ -29,21 +29,22 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import duckdb
 import numpy as np
 import polars as pl
 
 from dispo import schema
-from dispo.ingest import IngestResult
+from dispo.ingest import TYPED_TABLE, IngestResult
 from dispo.ingest.parse import SQL_TYPES, ident
 from dispo.validate.suite import (
-    ALLOWED, BOUNDS, CHECK_ORDER, PARSE, REQUIRED, RULE, UNIQUE, ephemeral_context, rule_column,
-    validation_suite,
+    ALLOWED, BOUNDS, CHECK_ORDER, PARSE, REQUIRED, RULE, SUITE_NAME, UNIQUE, ephemeral_context, expectations,
+    import_gx, rule_column, validation_suite,
 )
 
-__all__ = ["ValidationResult", "RowConservationError", "validate", "validation_suite"]
+__all__ = ["ValidationResult", "StreamedValidation", "RowConservationError", "validate", "validate_streamed",
+           "validation_suite"]
 
 _ROW = "__dispo_row"
 _SRC, _RN = schema.LINEAGE_COLUMNS
@@ -105,15 +106,85 @@ def _gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
         con.close()
 
 
-def _run_gx(frame: pl.DataFrame) -> Any:
-    pdf = frame.to_pandas()
-    pdf.index = pdf.pop(_ROW).to_numpy()
+#: Cells (rows × columns) GX gets in one batch. GX filters the whole batch frame once per
+#: expectation (``df[df[column].notnull()]``), so a wide frame costs expectations × columns: a
+#: small input is one batch (the whole suite at once), a large one is checked a column at a time.
+GX_BATCH_CELLS = 2_000_000
+
+
+def gx_groups() -> list[tuple[str, list[Any]]]:
+    """The suite's expectations grouped by the frame column they check, in the order GX reports
+    results (by column, in order of first appearance; suite order within a column)."""
+    groups: dict[str, list[Any]] = {}
+    for e in expectations():
+        groups.setdefault(e.column, []).append(e)
+    return list(groups.items())
+
+
+def _batches(groups: list[tuple[str, list[Any]]], rows: int) -> list[list[tuple[str, list[Any]]]]:
+    """Consecutive column groups packed into batches of at most GX_BATCH_CELLS cells (one group
+    at least)."""
+    per_batch = max(1, GX_BATCH_CELLS // max(rows, 1))
+    return [groups[i:i + per_batch] for i in range(0, len(groups), per_batch)]
+
+
+def _key(config: Any) -> tuple[str, str, str]:
+    meta = config.meta or {}
+    return meta.get("dispo_check"), meta.get("dispo_column"), meta.get("dispo_rule")
+
+
+def _run_gx(columns: Callable[[list[str]], pl.DataFrame], rows: int) -> tuple[Any, dict[tuple, pl.DataFrame]]:
+    """Runs the whole suite with GX over ``rows`` rows whose columns ``columns(names)`` gives (a
+    frame of _ROW and those columns), a batch of columns at a time (GX_BATCH_CELLS).
+
+    Returns GX's result for the whole suite (every expectation evaluated once over every row; the
+    batches' results in GX's order, statistics over all of them) and, per failing expectation
+    (key: dispo_check, dispo_column, dispo_rule), the failing rows' values: _ROW and the column.
+    """
+    gx = import_gx()
+    from great_expectations.core import ExpectationSuiteValidationResult
+
     context = ephemeral_context()
     batch_definition = (context.data_sources.add_pandas("dispo").add_dataframe_asset("rows")
                         .add_batch_definition_whole_dataframe("all"))
-    suite = context.suites.add(validation_suite())
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
-    return batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    results: list[Any] = []
+    failing: dict[tuple, pl.DataFrame] = {}
+    first: Any = None
+    batches = _batches(gx_groups(), rows)
+    for k, batch_groups in enumerate(batches):
+        names = [name for name, _ in batch_groups]
+        frame = columns(names)
+        pdf = frame.to_pandas()
+        pdf.index = pdf.pop(_ROW).to_numpy()
+        name = SUITE_NAME if len(batches) == 1 else f"{SUITE_NAME}.{k}"
+        suite = context.suites.add(gx.ExpectationSuite(
+            name=name, expectations=[e for _, group in batch_groups for e in group]))
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        del pdf, batch
+        if first is None:
+            first = result
+        results.extend(result.results)
+        for res in result.results:
+            index = (res.result or {}).get("unexpected_index_list") or []
+            if index:
+                column = res.expectation_config.kwargs["column"]
+                rows_failed = pl.Series(_ROW, np.asarray(index, dtype=np.int64)).cast(pl.UInt32)
+                failing[_key(res.expectation_config)] = (
+                    frame.select(_ROW, column).filter(pl.col(_ROW).is_in(rows_failed.implode())))
+    if len(batches) == 1:
+        return first, failing
+    from great_expectations.validator.validation_statistics import calc_validation_statistics
+
+    stats = calc_validation_statistics(results)
+    merged = ExpectationSuiteValidationResult(
+        success=stats.success, results=results, suite_name=SUITE_NAME,
+        statistics={"evaluated_expectations": stats.evaluated_expectations,
+                    "successful_expectations": stats.successful_expectations,
+                    "unsuccessful_expectations": stats.unsuccessful_expectations,
+                    "success_percent": stats.success_percent},
+        meta=dict(first.meta or {}), batch_id=getattr(first, "batch_id", None))
+    return merged, failing
 
 
 def _raised(exception_info: Any) -> str | None:
@@ -149,9 +220,11 @@ _FAILURE_SCHEMA = {_ROW: pl.UInt32, "column": pl.String, "message": pl.String, "
                    "rank": pl.Int64, "sub": pl.Int64}
 
 
-def _failures(gx_result: Any, typed: pl.DataFrame, parse_failed: pl.DataFrame, checked: pl.DataFrame,
+def _failures(gx_result: Any, failing: dict[tuple, pl.DataFrame], parse_failed: pl.DataFrame,
               as_of: date) -> pl.DataFrame:
-    """One row per failed check of a row: _ROW, column, message, kind, rank, sub (sort keys)."""
+    """One row per failed check of a row: _ROW, column, message, kind, rank, sub (sort keys).
+
+    ``failing`` holds, per failing expectation, the failing rows' values (from ``_run_gx``)."""
     parts: list[pl.DataFrame] = []
     rules = {r.name: (i, r) for i, r in enumerate(schema.CROSS_RULES)}
     for res in gx_result.results:
@@ -167,20 +240,23 @@ def _failures(gx_result: Any, typed: pl.DataFrame, parse_failed: pl.DataFrame, c
         check, column = meta["dispo_check"], meta["dispo_column"]
         rank, sub = _position(column) * 10 + CHECK_ORDER[check], 0
         col = schema.BY_NAME[column]
+        values = failing.get(_key(config))
         if check == REQUIRED:
             rows = rows.join(parse_failed.filter(pl.col("column") == column), on=_ROW, how="anti")
             frame = rows.with_columns(message=pl.lit("required value missing"))
         elif check == BOUNDS:
             low = (pl.col("value") < col.min) | ((pl.col("value") == col.min) & col.min_exclusive) \
                 if col.min is not None else pl.lit(False)
-            frame = (rows.join(typed.select(_ROW, pl.col(column).cast(pl.Float64).alias("value")), on=_ROW)
+            frame = (rows.join(values.select(_ROW, pl.col(column).cast(pl.Float64).alias("value")), on=_ROW)
                      .with_columns(message=pl.when(low).then(pl.lit(_bound_message(col, "low")))
                                    .otherwise(pl.lit(_bound_message(col, "high")))).drop("value"))
         elif check == ALLOWED:
             frame = rows.with_columns(message=pl.lit(_allowed_message(col)))
         elif check == UNIQUE:
-            counts = (checked.filter(pl.col(column).is_not_null()).group_by(column).len("copies"))
-            frame = (rows.join(typed.select(_ROW, column), on=_ROW).join(counts, on=column)
+            # GX fails every copy of a repeated value (nulls are not checked), so the failing rows
+            # hold all the copies: their count per value is the number of rows sharing it.
+            copies = values.filter(pl.col(column).is_not_null()).group_by(column).len("copies")
+            frame = (rows.join(values, on=_ROW).join(copies, on=column)
                      .with_columns(message=pl.format("duplicate id ({} rows)", "copies"),
                                    kind=pl.lit(f"{column}: duplicate id")).select(_ROW, "message", "kind"))
         elif check == RULE:
@@ -211,21 +287,13 @@ def _parse_reasons(typed: pl.DataFrame) -> pl.DataFrame:
                     sub=pl.lit(0, pl.Int64)))
 
 
-def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
-    """Checks every typed row against the schema's suite; splits accepted from rejected rows."""
-    typed = ingested.typed.with_row_index(_ROW)
-    if typed.height != ingested.rows_read:
-        raise RowConservationError(f"rows read {ingested.rows_read} != typed rows {typed.height}")
-    parsed = _parse_reasons(typed)
-    parse_failed = parsed.select(_ROW, "column").unique()
-    ragged = parsed.filter(pl.col("column") == "row").select(_ROW).unique()
-    checked = typed.filter(~pl.col(_ROW).is_in(ragged[_ROW].implode()))
-
-    gx_result = _run_gx(_gx_frame(checked, as_of))
-    failed = _failures(gx_result, typed, parse_failed, checked, as_of)
-
+def _quarantine(ingested: IngestResult, parsed: pl.DataFrame, failed: pl.DataFrame,
+                lineage: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
+    """The rejected rows (_ROW, sorted), the rejects frame and the reasons counted, from the parse
+    reasons and the failed checks. ``lineage(rows)`` gives _ROW, source_file, row_number of the
+    rows named in ``rows`` (a frame with _ROW)."""
     rejected_rows = pl.concat([parsed.select(_ROW), failed.select(_ROW)]).unique().sort(_ROW)
-    keys = rejected_rows.join(typed.select(_ROW, _SRC, _RN), on=_ROW, how="left")
+    keys = rejected_rows.join(lineage(rejected_rows), on=_ROW, how="left")
     raw = ingested.raw_rows(keys.select(_SRC, _RN)).with_columns(keys[_ROW])
     columns_failed = [c for c in failed["column"].unique().to_list() if c in raw.columns]
     raw_cells = (raw.select(_ROW, *columns_failed)
@@ -240,9 +308,28 @@ def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
     rejects = (raw.join(per_row, on=_ROW, how="left")
                .select(_SRC, _RN, "reasons", *ingested.input_columns)
                .sort(_SRC, _RN))
-    accepted = typed.filter(~pl.col(_ROW).is_in(rejected_rows[_ROW].implode())).drop(_ROW, "parse_reasons")
     counted = reasons.group_by("kind").len("n").sort(["n", "kind"], descending=[True, False])
     reasons_counted = dict(zip(counted["kind"].to_list(), counted["n"].to_list()))
+    return rejected_rows, rejects, reasons_counted
+
+
+def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
+    """Checks every typed row against the schema's suite; splits accepted from rejected rows."""
+    typed = ingested.with_typed().typed.with_row_index(_ROW)
+    if typed.height != ingested.rows_read:
+        raise RowConservationError(f"rows read {ingested.rows_read} != typed rows {typed.height}")
+    parsed = _parse_reasons(typed)
+    parse_failed = parsed.select(_ROW, "column").unique()
+    ragged = parsed.filter(pl.col("column") == "row").select(_ROW).unique()
+    checked = typed.filter(~pl.col(_ROW).is_in(ragged[_ROW].implode()))
+
+    frame = _gx_frame(checked, as_of)
+    gx_result, failing = _run_gx(lambda names: frame.select(_ROW, *names), frame.height)
+    failed = _failures(gx_result, failing, parse_failed, as_of)
+
+    rejected_rows, rejects, reasons_counted = _quarantine(
+        ingested, parsed, failed, lambda rows: typed.select(_ROW, _SRC, _RN))
+    accepted = typed.filter(~pl.col(_ROW).is_in(rejected_rows[_ROW].implode())).drop(_ROW, "parse_reasons")
 
     read = ingested.rows_read
     if typed.height != read or accepted.height + rejects.height != read \
@@ -251,3 +338,118 @@ def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
             f"rows read {read} != accepted {accepted.height} + rejected {rejects.height}")
     return ValidationResult(accepted=accepted, rejects=rejects, rows_read=read,
                             reasons_counted=reasons_counted, gx_result=gx_result)
+
+
+# --- the same validation, the typed rows left in DuckDB (inputs too big to hold at once) ----------
+
+#: Fewest rows in a batch of accepted rows (but when there are fewer in all): Polars computes a few
+#: float operations differently on a frame of a handful of rows (a division by a constant is a true
+#: division on a 1-row chunk, a multiplication by the reciprocal on longer ones), so a row must
+#: never be evaluated in a tiny batch, or a chunked run would differ from a whole one in the last bit.
+MIN_BATCH_ROWS = 100
+
+@dataclass(frozen=True)
+class StreamedValidation:
+    """What :func:`validate_streamed` found: ``rejects``, ``reasons_counted`` and ``gx_result`` as
+    in :class:`ValidationResult`; the accepted rows are read back in batches, in input order, by
+    :meth:`accepted_batches` (each batch as ``ValidationResult.accepted`` would hold those rows)."""
+
+    ingested: IngestResult = field(repr=False)
+    rejected_rows: pl.Series = field(repr=False)  # _ROW of every rejected row (sorted)
+    rejects: pl.DataFrame
+    rows_read: int
+    reasons_counted: dict[str, int]
+    gx_result: Any = field(default=None, repr=False)
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rejects.height
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.rows_read - self.rejects.height
+
+    def accepted_batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        """The accepted rows in input order, in batches of ``rows`` rows (one chunk each); a last
+        batch of fewer than MIN_BATCH_ROWS rows joins the one before. Reads through a cursor of
+        its own: ``ingested.con`` stays usable meanwhile."""
+        cursor = self.ingested.con.cursor()
+        rejected = self.rejected_rows.implode()
+        seen, held, buffer = 0, None, []
+        try:
+            reader = cursor.sql(
+                f"SELECT rowid::UINTEGER AS {ident(_ROW)}, * EXCLUDE (parse_reasons) FROM {TYPED_TABLE}"
+            ).to_arrow_reader(rows)
+            for batch in reader:
+                frame = pl.from_arrow(batch)
+                assert isinstance(frame, pl.DataFrame)
+                seen += frame.height
+                buffer.append(frame.filter(~pl.col(_ROW).is_in(rejected)).drop(_ROW))
+                while sum(f.height for f in buffer) >= rows:
+                    whole = pl.concat(buffer, rechunk=True)
+                    if held is not None:
+                        yield held
+                    held, buffer = whole.slice(0, rows), [whole.slice(rows)]
+        finally:
+            cursor.close()
+        if seen != self.rows_read:  # pragma: no cover - an internal invariant
+            raise RowConservationError(f"rows read {self.rows_read} != typed rows {seen}")
+        tail = pl.concat(buffer, rechunk=True) if buffer else None
+        if held is not None and tail is not None and tail.height < MIN_BATCH_ROWS:
+            held, tail = pl.concat([held, tail], rechunk=True), None
+        for frame in (held, tail):
+            if frame is not None and frame.height:
+                yield frame
+
+
+def _db_frame(con: duckdb.DuckDBPyConnection, query: str, **params: Any) -> pl.DataFrame:
+    return con.sql(query, params=params or None).pl()
+
+
+def validate_streamed(ingested: IngestResult, *, as_of: date) -> StreamedValidation:
+    """:func:`validate` for typed rows left in DuckDB (``ingest(..., load_typed=False)``): the same
+    GX suite over all the rows, a column at a time, the same reasons and rejects; nothing row-sized
+    is held but one column. The accepted rows come back in batches (``accepted_batches``)."""
+    con = ingested.con.cursor()
+    try:
+        row = f"rowid::UINTEGER AS {ident(_ROW)}"
+        read = ingested.rows_read
+        typed_rows = _db_frame(con, f"SELECT count(*) AS n FROM {TYPED_TABLE}")["n"][0]
+        if typed_rows != read:
+            raise RowConservationError(f"rows read {read} != typed rows {typed_rows}")
+        parsed = _parse_reasons(_db_frame(
+            con, f"SELECT {row}, parse_reasons FROM {TYPED_TABLE} WHERE len(parse_reasons) > 0"))
+        parse_failed = parsed.select(_ROW, "column").unique()
+        ragged = parsed.filter(pl.col("column") == "row").select(_ROW).unique()[_ROW].implode()
+        present = set(ingested.schema_columns)
+        fill = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}"
+                         for c in schema.COLUMNS if c.name not in present)
+        rules = {rule_column(r): f"coalesce(({r.sql}), true)" for r in schema.CROSS_RULES}
+        source = f"(SELECT {row}, *{', ' + fill if fill else ''} FROM {TYPED_TABLE})"
+
+        def columns(names: list[str]) -> pl.DataFrame:
+            exprs = ", ".join(f"{rules[n]} AS {ident(n)}" if n in rules else ident(n) for n in names)
+            uses_as_of = any(n in rules and "$as_of" in rules[n] for n in names)
+            frame = _db_frame(con, f"SELECT {ident(_ROW)}, {exprs} FROM {source}",
+                              **({"as_of": as_of} if uses_as_of else {}))
+            return frame.filter(~pl.col(_ROW).is_in(ragged))
+
+        gx_result, failing = _run_gx(columns, read - ragged.list.len()[0])
+        failed = _failures(gx_result, failing, parse_failed, as_of)
+
+        def lineage(rows: pl.DataFrame) -> pl.DataFrame:
+            con.register("__dispo_rows", rows.select(_ROW))
+            try:
+                return _db_frame(con, f"SELECT {row}, {ident(_SRC)}, {ident(_RN)} FROM {TYPED_TABLE} "
+                                      f"WHERE rowid IN (SELECT {ident(_ROW)} FROM __dispo_rows)")
+            finally:
+                con.unregister("__dispo_rows")
+
+        rejected_rows, rejects, reasons_counted = _quarantine(ingested, parsed, failed, lineage)
+    finally:
+        con.close()
+    if rejects.height != rejected_rows.height or rejects.select(_SRC, _RN).is_duplicated().any():
+        raise RowConservationError(f"rows read {read}: {rejected_rows.height} rows rejected, "
+                                   f"{rejects.height} rejects")
+    return StreamedValidation(ingested=ingested, rejected_rows=rejected_rows[_ROW], rejects=rejects,
+                              rows_read=read, reasons_counted=reasons_counted, gx_result=gx_result)

@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -85,7 +86,10 @@ def build_data_docs(gx_result: Any, target_dir: str | os.PathLike[str], *, run_n
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
     })
     suite = context.suites.add(validation_suite())  # the suite page, and the validation's link to it
-    run_id = RunIdentifier(run_name=run_name or "dispo",
+    # GX makes the run name a directory name and refuses '/' or '\\' in it: the pipeline's name is
+    # free text ("north/west"), so keep only safe characters.
+    run_name = re.sub(r"[^\w.-]+", "_", run_name or "").strip("._") or "dispo"
+    run_id = RunIdentifier(run_name=run_name,
                            run_time=run_time or dt.datetime.now(dt.timezone.utc))
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite.name or SUITE_NAME),

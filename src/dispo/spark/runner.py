@@ -1,0 +1,562 @@
+"""The Spark engine's driver: the same run as :func:`dispo.run.run_pipeline`, with Spark doing the work.
+
+Stages (reported like the local runner's):
+
+1. **ingest**: list the inputs, check every header (the ingest's own checks), count each CSV
+   file's lines per Spark split (:func:`partition.split_stats`) and chain the splits into a row
+   numbering plan; count Parquet rows per file. File-level problems stop the run here (exit 1,
+   nothing written).
+2. **evaluate**: one ``mapInArrow`` over all records runs, per partition, the ingest's parse SQL,
+   the row-level checks and the engine (:mod:`dispo.spark.partition`); the evaluated rows are
+   checkpointed as Parquet in a work directory inside ``output_dir``.
+3. **validate**: the cross-row check in Spark: a ``groupBy`` of property_id finds the duplicated
+   ids, every copy gets the reason with the count (a broadcast join, so the wide rows are not
+   shuffled); accepted rows are written by Spark as ``results/`` (Parquet parts, each sorted by
+   file and row), the rejects are sorted by (source_file, row_number) and collected; rows read =
+   accepted + rejected is checked against the ingest's count.
+4. **write**: Spark ranks holdings and lender_candidates with a global sort of the narrow
+   (key, property_id) columns; the driver lays the results out in that order, reshapes
+   tax_outcomes with the local code and writes every report and summary.json through the atomic
+   :class:`OutputSet`, as the local runner does. ``results/`` replaces the previous one right
+   after the set is committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import shutil
+import time
+import uuid
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import polars as pl
+
+from dispo import schema, store
+from dispo.config import PipelineConfig
+from dispo.errors import DispoError
+from dispo.run import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, _timed, gate_failed
+from dispo.spark import checks, partition as P
+from dispo.spark.session import require_spark, spark_session, sql_conf
+
+SRC, RN = schema.LINEAGE_COLUMNS
+RESULTS_DIR = "results"
+WORK_PREFIX = ".dispo-spark-"
+ACCEPTED = "__dispo_accepted"
+#: Rows per partition of the evaluation, at most (more partitions only when there are more cores).
+DEFAULT_ROWS_PER_PARTITION = 200_000
+#: Duplicated ids joined to the evaluated rows by broadcast up to this many.
+BROADCAST_IDS = 1_000_000
+COPIES = "__dispo_copies"
+
+
+@dataclass
+class InputFile:
+    """One input file as the Spark engine sees it."""
+
+    spark_path: str       # what Spark is given
+    key: str              # norm_uri of it
+    name: str             # source_file
+    kind: str             # "csv" or "parquet"
+    index: int
+    columns: list[str] = field(default_factory=list)
+    local: Path | None = None
+    rows: int = 0
+
+
+# --- small helpers -----------------------------------------------------------------------------------
+
+def q(name: str) -> Any:
+    """A column by its exact name (input names may hold dots, spaces or backticks)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def _glob_escape(path: str) -> str:
+    """A local path as a Hadoop path that matches only itself (Spark globs every path it reads)."""
+    return "".join("\\" + ch if ch in "{}[]*?\\" else ch for ch in path)
+
+
+def _spark_local_path(p: Path) -> str:
+    return "file://" + _glob_escape(str(p.resolve()))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _dispo_error_in(exc: BaseException) -> str | None:
+    """The message of a DispoError raised in a Python worker (Spark wraps it in its own error)."""
+    for line in reversed(str(exc).splitlines()):
+        marker = "DispoError: "
+        if marker in line:
+            return line.split(marker, 1)[1].strip()
+    return None
+
+
+@contextmanager
+def _spark_errors() -> Iterator[None]:
+    """Spark's errors about the user's files as one-line DispoErrors; anything else propagates."""
+    try:
+        yield
+    except DispoError:
+        raise
+    except Exception as exc:
+        message = _dispo_error_in(exc)
+        if message:
+            raise DispoError(message) from None
+        cls = type(exc).__name__
+        text = str(exc)
+        if cls == "AnalysisException" and "PATH_NOT_FOUND" in text:
+            raise DispoError(f"input not found: {_first_line(exc)}") from None
+        if cls in ("AnalysisException", "SparkRuntimeException") and (
+                "parquet" in text.lower() or "CANNOT_MERGE" in text or "Illegal Parquet type" in text):
+            raise DispoError(f"Spark cannot read the Parquet input: {_first_line(exc)}") from None
+        raise
+
+
+def uri_source_names(uris: list[str]) -> list[str]:
+    """``source_file`` for inputs given as URIs: like the ingest's names (path relative to the
+    deepest directory holding all inputs) when they share a scheme and host, else the URI."""
+    parts = [urlsplit(u) for u in uris]
+    if len(uris) == 1:
+        return [parts[0].path.rsplit("/", 1)[-1]]
+    if len({(p.scheme, p.netloc) for p in parts}) != 1:
+        return list(uris)
+    import posixpath
+
+    common = posixpath.commonpath([posixpath.dirname(p.path) for p in parts])
+    return [posixpath.relpath(p.path, common) for p in parts]
+
+
+def _glob_remote(spark: Any, pattern: str) -> list[str]:
+    """Files a URI (or URI glob) names, listed by Hadoop's FileSystem (s3a, abfs, gs, hdfs, dbfs…)."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    path = jvm.org.apache.hadoop.fs.Path(pattern)
+    try:
+        fs = path.getFileSystem(conf)
+        statuses = fs.globStatus(path)
+    except Exception as exc:
+        raise DispoError(f"{pattern}: cannot list: {_first_line(exc)}") from None
+    if statuses is None or len(statuses) == 0:
+        raise DispoError(f"{pattern}: input file not found" if not any(c in pattern for c in "*?[{")
+                         else f"input pattern '{pattern}' matches no file")
+    files = sorted(str(s.getPath().toString()) for s in statuses if s.isFile())
+    if not files:
+        raise DispoError(f"{pattern}: not a file")
+    return files
+
+
+# --- 1. ingest ---------------------------------------------------------------------------------------
+
+def resolve_inputs(spark: Any, cfg: PipelineConfig) -> list[InputFile]:
+    """Every input file with its name, kind and (for local files) its checked columns."""
+    from dispo.ingest.reader import file_kind, read_source, source_names
+
+    local = [Path(p) for p in cfg.inputs]
+    remote: list[str] = []
+    for pattern in cfg.input_uris:
+        remote += [u for u in _glob_remote(spark, pattern) if u not in remote]
+    if remote:
+        names = uri_source_names([Path(os.path.abspath(p)).as_uri() for p in local] + remote)
+    else:
+        names = source_names(local)
+    files: list[InputFile] = []
+    seen: set[str] = set()
+    for i, (p, name) in enumerate(zip(local, names)):
+        key = P.norm_uri(Path(os.path.abspath(p)).as_uri())
+        if key in seen:
+            raise DispoError(f"{p}: input file given twice")
+        seen.add(key)
+        source = read_source(p, name)  # existence, type, header: the ingest's own checks and messages
+        files.append(InputFile(_spark_local_path(p), key, name, source.kind, i, list(source.columns), local=p))
+    for j, (u, name) in enumerate(zip(remote, names[len(local):])):
+        key = P.norm_uri(u)
+        if key in seen:
+            continue
+        seen.add(key)
+        files.append(InputFile(u, key, name, file_kind(Path(urlsplit(u).path)), len(local) + j))
+    return files
+
+
+def _check_columns(f: InputFile) -> None:
+    from dispo.ingest.reader import Source, check_columns
+
+    check_columns(Source(f.local or Path(f.spark_path), f.name, f.kind, f.columns))
+    if f.kind == "parquet" and "file_row_number" in f.columns:  # as the local ingest says
+        raise DispoError(f"{f.name}: a Parquet column may not be named 'file_row_number'")
+    for c in f.columns:
+        if c.startswith(P.INTERNAL_PREFIX):
+            raise DispoError(f"{f.name}: input column {c!r} uses a name reserved for dispo's internal columns")
+
+
+def _header_columns(f: InputFile, header: bytes) -> list[str]:
+    try:
+        text = header.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DispoError(f"{f.name}: cannot read as a UTF-8 CSV file: {_first_line(exc)}") from None
+    row = next(csv.reader([text.rstrip("\r")]), None)
+    if row is None:
+        raise DispoError(f"{f.name}: no data rows (the file is empty)")
+    return [h.strip() for h in row]
+
+
+@dataclass
+class Ingested:
+    files: list[InputFile]
+    columns: list[str]
+    lines: Any = None              # Spark DataFrame of CSV lines (or None)
+    plan: dict = field(default_factory=dict)
+    multiline: bool = False
+    parquet: Any = None            # Spark DataFrame of Parquet rows (or None)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows for f in self.files)
+
+
+def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
+    from pyspark.sql import functions as F
+
+    files = resolve_inputs(spark, cfg)
+    csv_files = [f for f in files if f.kind == "csv"]
+    pq_files = [f for f in files if f.kind == "parquet"]
+    for f in pq_files:
+        if f.local is None:
+            f.columns = list(spark.read.parquet(f.spark_path).schema.names)
+    for f in files:
+        if f.columns:
+            _check_columns(f)
+
+    lines = plan = None
+    multiline = False
+    if csv_files:
+        lines = (spark.read.option("lineSep", "\n").text([f.spark_path for f in csv_files])
+                 .select(F.col("value").cast("binary").alias(P.LINE),
+                         F.col("_metadata.file_path").alias(P.FILE),
+                         F.col("_metadata.file_block_start").alias(P.BLOCK)))
+        stats = [r.asDict() for r in lines.mapInArrow(P.split_stats, P.STATS_DDL).collect()]
+        plan, counted = P.line_plan(stats)
+        for f in csv_files:
+            info = counted.get(f.key)
+            if f.local is None:  # a remote file's header comes from its first line
+                if info is None or info.lines == 0:
+                    raise DispoError(f"{f.name}: no data rows (the file is empty)")
+                if info.header_in_quote:
+                    raise DispoError(f"{f.name}: the header spans lines (a quoted newline); "
+                                     "the Spark engine reads such a file only from a local path")
+                f.columns = _header_columns(f, info.header)
+                _check_columns(f)
+            f.rows = info.records if info else 0
+        multiline = any(info.continuation for info in counted.values())
+
+    parquet = None
+    if pq_files:
+        union_pq: list[str] = []
+        for f in pq_files:
+            union_pq += [c for c in f.columns if c not in union_pq]
+        reader = spark.read.option("mergeSchema", "true")
+        parquet = (reader.parquet(*[f.spark_path for f in pq_files])
+                   .select(F.col("_metadata.file_path").alias(P.PQ_FILE),
+                           F.col("_metadata.row_index").alias(P.PQ_ROW), *[q(c) for c in union_pq]))
+        counts = {P.norm_uri(r[P.PQ_FILE]): r["count"]
+                  for r in parquet.groupBy(P.PQ_FILE).count().collect()}
+        for f in pq_files:
+            f.rows = counts.get(f.key, 0)
+
+    for f in files:  # in input order, as the local ingest checks them
+        if f.rows == 0:
+            raise DispoError(f"{f.name}: no data rows")
+    columns: list[str] = []
+    for f in files:
+        columns += [c for c in f.columns if c not in columns]
+    return Ingested(files, columns, lines, plan or {}, multiline, parquet)
+
+
+# --- 2. evaluate -----------------------------------------------------------------------------------------
+
+def _arrow_type(dtype: pl.DataType) -> Any:
+    import pyarrow as pa
+
+    simple = {pl.String: pa.string(), pl.Int64: pa.int64(), pl.Int32: pa.int32(), pl.Int16: pa.int16(),
+              pl.Int8: pa.int8(), pl.Float64: pa.float64(), pl.Float32: pa.float32(), pl.Boolean: pa.bool_(),
+              pl.Date: pa.date32()}
+    for k, v in simple.items():
+        if dtype == k:
+            return v
+    if isinstance(dtype, pl.List):
+        return pa.list_(_arrow_type(dtype.inner))
+    if isinstance(dtype, pl.Struct):
+        return pa.struct([(f.name, _arrow_type(f.dtype)) for f in dtype.fields])
+    raise TypeError(f"dispo: no Spark type for Polars {dtype}")  # pragma: no cover - engine types are simple
+
+
+def spark_schema(polars_schema: pl.Schema) -> tuple[Any, Any]:
+    """(Spark StructType, the Arrow schema Spark expects back from mapInArrow) for a Polars schema."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+
+    arrow = pa.schema([(n, _arrow_type(t)) for n, t in polars_schema.items()])
+    struct = from_arrow_schema(arrow)
+    return struct, to_arrow_schema(struct)
+
+
+def evaluate(spark: Any, cfg: PipelineConfig, ing: Ingested, work: Path) -> tuple[pl.Schema, str]:
+    """Runs the partition function over every record; writes the evaluated rows to ``work``."""
+    from pyspark.sql import functions as F
+
+    files = {f.key: P.FileRef(f.name, f.index, f.kind, tuple(f.columns)) for f in ing.files}
+    ctx = P.EvalContext(as_of=cfg.as_of, assumptions=dict(cfg.assumptions.values), defaults=dict(cfg.defaults),
+                        columns=tuple(ing.columns), files=files,
+                        chunk_rows=int(os.environ.get("DISPO_SPARK_CHUNK_ROWS", P.DEFAULT_CHUNK_ROWS)))
+    out_polars = P.output_schema(ctx)
+    struct, arrow = spark_schema(out_polars)
+    ctx = dataclasses.replace(ctx, out_schema=arrow)
+    parallelism = spark.sparkContext.defaultParallelism
+    per_partition = int(os.environ.get("DISPO_SPARK_ROWS_PER_PARTITION", DEFAULT_ROWS_PER_PARTITION))
+    waves = -(-ing.rows_read // max(1, per_partition * parallelism))  # rounds of one partition per core
+    wanted = parallelism * max(1, waves)
+
+    def spread(df: Any) -> Any:
+        """At least one partition per core (a small file is one split), and no more partitions than
+        ``wanted`` (each partition pays the engine's fixed cost per chunk)."""
+        n = df.rdd.getNumPartitions()
+        if n < parallelism:
+            return df.repartition(wanted)
+        return df.coalesce(wanted) if n > wanted else df
+
+    parts = []
+    if ing.lines is not None:
+        plan = ing.plan
+        numbered = ing.lines.mapInArrow(lambda it: P.number_lines(it, plan), P.NUMBERED_DDL)
+        if ing.multiline:  # records spanning lines: gather their lines, in order, by (file, row)
+            single = numbered.where(~F.col("frag")).select(P.FILE, RN, P.RECORD_TEXT)
+            multi = (numbered.where(F.col("frag")).groupBy(P.FILE, RN)
+                     .agg(F.sort_array(F.collect_list(F.struct("line_no", P.RECORD_TEXT))).alias("p"))
+                     .select(P.FILE, RN, F.expr("aggregate(slice(p, 2, size(p)), p[0].text, "
+                                                "(acc, x) -> concat(acc, X'0A', x.text))").alias(P.RECORD_TEXT)))
+            records = single.unionByName(multi)
+        else:
+            records = numbered.select(P.FILE, RN, P.RECORD_TEXT)
+        parts.append(spread(records).mapInArrow(lambda it: P.evaluate_csv_records(it, ctx), struct))
+    if ing.parquet is not None:
+        parts.append(spread(ing.parquet).mapInArrow(lambda it: P.evaluate_parquet_rows(it, ctx), struct))
+    evaluated = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    target = (work / "evaluated").as_uri()
+    _write(evaluated, work / "evaluated", checkpoint=True)
+    return out_polars, target
+
+
+# --- 3. validate (cross-row) ---------------------------------------------------------------------------
+
+def duplicate_ids(spark: Any, evaluated_uri: str) -> Any:
+    """property_id values held by more than one row (of the rows whose record could be split), with
+    their number of copies: a groupBy over one narrow column."""
+    from pyspark.sql import functions as F
+
+    return (spark.read.parquet(evaluated_uri).where(F.col(P.PID).isNotNull()).groupBy(P.PID)
+            .agg(F.count(F.lit(1)).alias(COPIES)).where(F.col(COPIES) > 1))
+
+
+def split_accepted(spark: Any, evaluated_uri: str, columns: list[str], dups: Any) -> Any:
+    """The evaluated rows with the duplicate-id reason added to every copy (in validation's order
+    of reasons) and ``__dispo_accepted``."""
+    from pyspark.sql import functions as F
+
+    before, after = checks.duplicate_message(0).split("0", 1)
+    raw_pid = F.col(P.RAW).getItem(columns.index(schema.UNIQUE_COLUMN))
+    reason = F.struct(
+        F.lit(checks.unique_rank()).cast("long").alias("rank"), F.lit(0).cast("long").alias("sub"),
+        F.concat(F.lit(f"{schema.UNIQUE_COLUMN}: {before}"), F.col(COPIES).cast("string"), F.lit(f"{after}: '"),
+                 F.coalesce(raw_pid, F.lit("")), F.lit("'")).alias("text"))
+    final = spark.read.parquet(evaluated_uri).join(dups, on=P.PID, how="left")
+    reasons = (F.when(F.col(COPIES).isNotNull(), F.array_sort(F.concat(F.col(P.REASONS), F.array(reason))))
+               .otherwise(F.col(P.REASONS)))
+    return final.withColumn(P.REASONS, reasons).withColumn(ACCEPTED, F.size(P.REASONS) == 0)
+
+
+# --- 4. write -------------------------------------------------------------------------------------------
+
+def rank_order(df: Any, by: str) -> pl.Series:
+    """property_id in rank order: ``by`` descending (NaN as null, nulls last, -0.0 = 0.0), then
+    property_id ascending, as ``reports.tables.ranked``. Spark sorts the two narrow columns
+    globally (range partitioning) and hands them back in that order; rank = position + 1."""
+    from pyspark.sql import functions as F
+
+    key = F.when(F.isnan(q(by)), F.lit(None)).otherwise(q(by))
+    key = F.when(key == 0, F.lit(0.0)).otherwise(key)
+    ordered = df.select(q("property_id"), key.alias("key")).orderBy(
+        F.col("key").desc_nulls_last(), q("property_id").asc_nulls_last())
+    return pl.from_arrow(ordered.select("property_id").toArrow())["property_id"]
+
+
+def ranked_frame(order: pl.Series, results: pl.DataFrame) -> pl.DataFrame:
+    """``results`` rows laid out in Spark's rank order, with ``rank`` (Int64) first."""
+    ranks = order.to_frame().with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
+    out = ranks.join(results, on="property_id", how="left", maintain_order="left")
+    if out.height != order.len() or out.height != results.height:  # pragma: no cover - ids are unique
+        raise RuntimeError("dispo: ranked rows do not match results")
+    return out.select("rank", *results.columns)
+
+
+def _write(df: Any, directory: Path, *, checkpoint: bool = False) -> None:
+    writer = df.write.mode("overwrite").option("compression", "zstd")
+    if checkpoint:  # read once, by this run: dictionary pages cost a third of the write time
+        writer = writer.option("parquet.enable.dictionary", "false")
+    writer.parquet(directory.as_uri())
+
+
+def _parts(directory: Path) -> list[Path]:
+    """Spark's part files of a written directory, in partition order."""
+    found = [p for p in directory.glob("part-*") if p.name.endswith(".parquet")]
+    return sorted(found, key=lambda p: (int(p.name.split("-")[1]), p.name))
+
+
+def _read(parts: list[Path], polars_schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema=polars_schema)
+    return pl.read_parquet(parts).select(list(polars_schema)).cast(polars_schema)
+
+
+def _replace_results(output_dir: Path, new: Path, work: Path) -> Path:
+    """Moves the new ``results/`` into place (the old one is removed; a results.parquet of an
+    earlier local run is removed too, so that only the current results are there)."""
+    target = output_dir / RESULTS_DIR
+    if target.exists() or target.is_symlink():
+        os.replace(target, work / "results.old")
+    os.replace(new, target)
+    stale = output_dir / "results.parquet"
+    if stale.is_file():
+        stale.unlink()
+    for crc in target.glob(".*.crc"):
+        crc.unlink()
+    return target
+
+
+@contextmanager
+def _work_dir(output_dir: Path) -> Iterator[Path]:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    work = output_dir / f"{WORK_PREFIX}{uuid.uuid4().hex}"
+    work.mkdir()
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_pipeline_spark(cfg: PipelineConfig, reporter: Reporter | None = None) -> RunOutcome:
+    """Runs a pipeline on Spark; outputs as :func:`dispo.run.run_pipeline`'s, with ``results/``
+    (Parquet parts) in place of results.parquet."""
+    require_spark()
+    with spark_session(f"dispo {cfg.name}") as spark, _spark_errors():
+        with sql_conf(spark, {"spark.sql.caseSensitive": "true"}):
+            return _run(spark, cfg, reporter or SilentReporter())
+
+
+def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
+    from pyspark.sql import functions as F
+
+    from dispo import reports
+    from dispo.reports import tables
+
+    timings: dict[str, float] = {}
+    started = time.time()
+    n_inputs = len(cfg.inputs) + len(cfg.input_uris)
+    with _work_dir(cfg.output_dir) as work, ExitStack() as stack:
+        with _timed(timings, reporter, "ingest", f"{n_inputs} input{'s' * (n_inputs != 1)} on Spark") as note:
+            ing = ingest(spark, cfg)
+            note["detail"] = (f"{ing.rows_read:,} rows from {len(ing.files)} file{'s' * (len(ing.files) != 1)} "
+                              f"(Spark {spark.version}, {spark.sparkContext.master})")
+        with _timed(timings, reporter, "evaluate", f"{ing.rows_read:,} rows") as note:
+            out_schema, evaluated_uri = evaluate(spark, cfg, ing, work)
+            note["detail"] = f"{ing.rows_read:,} rows parsed, checked and evaluated in partitions"
+
+        # The inputs have been read: Spark's own checkpoint is read back one file (= one evaluation
+        # partition) per task, whatever split size was set for the inputs.
+        stack.enter_context(sql_conf(spark, {"spark.sql.files.maxPartitionBytes": str(1 << 30),
+                                             "spark.sql.files.openCostInBytes": str(1 << 30)}))
+        result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX)]
+        results_schema = {c: out_schema[c] for c in result_cols}
+        rejects_schema = {SRC: pl.String, RN: pl.Int64, "reasons": pl.List(pl.String),
+                          **{c: pl.String for c in ing.columns}}
+        with _timed(timings, reporter, "validate", "duplicate ids") as note:
+            # the cross-row check, then the split: results/ (Parquet parts) and the rejects
+            dups_df = duplicate_ids(spark, evaluated_uri)
+            dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
+            # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
+            final = split_accepted(spark, evaluated_uri, ing.columns,
+                                   F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
+            _write(final.where(F.col(ACCEPTED)).sortWithinPartitions(P.FILE_INDEX, RN)
+                   .select(*[q(c) for c in result_cols]), work / RESULTS_DIR)
+            rejects = pl.from_arrow(
+                final.where(~F.col(ACCEPTED))
+                .select(q(SRC), q(RN), F.transform(P.REASONS, lambda x: x["text"]).alias("reasons"),
+                        *[F.col(P.RAW).getItem(i).alias(f"c{i}") for i in range(len(ing.columns))])
+                .orderBy(q(SRC).asc_nulls_last(), q(RN).asc_nulls_last()).toArrow())
+            rejects = rejects.rename({f"c{i}": c for i, c in enumerate(ing.columns)}).cast(rejects_schema)
+            results = _read(_parts(work / RESULTS_DIR), results_schema)
+            accepted, rejected = results.height, rejects.height
+            if accepted + rejected != ing.rows_read:
+                from dispo.validate import RowConservationError
+
+                raise RowConservationError(
+                    f"rows read {ing.rows_read} != accepted {accepted} + rejected {rejected}")
+            note["detail"] = f"{accepted:,} accepted, {rejected:,} rejected"
+
+        failed = gate_failed(ing.rows_read, rejected, cfg.max_reject_fraction)
+        exit_code = EXIT_GATE if failed else EXIT_OK
+        with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
+            res = spark.read.parquet((work / RESULTS_DIR).as_uri()).select("property_id", "sell_advantage_pv",
+                                                                           "lender_savings_vs_foreclosure",
+                                                                           "loss_mit_candidate")
+            holdings = ranked_frame(rank_order(res, "sell_advantage_pv"), results)
+            candidates = ranked_frame(
+                rank_order(res.where(F.coalesce(q("loss_mit_candidate"), F.lit(False))),
+                           "lender_savings_vs_foreclosure"),
+                results.filter(pl.col("loss_mit_candidate").fill_null(False)))
+            # tax_outcomes has no rank: the local reshaping (ordered by property_id, disposition)
+            # of the accepted rows' <d>_<quantity> columns, read from the checkpoint.
+            sources = P.tax_outcome_inputs(out_schema)
+            tax_wide = (pl.scan_parquet(_parts(work / "evaluated"))
+                        .filter(pl.col(P.REASONS).list.len() == 0,
+                                ~pl.col(P.PID).is_in(dups[P.PID].implode()) if dups.height else pl.lit(True))
+                        .select([pl.col(src).alias(c) for c, src in sources.items()]).collect())
+            built = {
+                "holdings": holdings,
+                "lender_candidates": candidates,
+                "tax_outcomes": tables.tax_outcomes(tax_wide).select(tables.TAX_OUTCOME_COLUMNS),
+                "rejects": tables.rejects(rejects),
+            }
+            inputs = [str(p) for p in cfg.inputs] + list(cfg.input_uris)
+            summary = reports.summary(
+                rows_read=ing.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
+                config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
+                exit_code=exit_code, pipeline=cfg.name, inputs=inputs, run_id=store.new_run_id(cfg.as_of),
+                extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
+                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+                       "engine": "spark",
+                       "spark": {"version": spark.version, "master": spark.sparkContext.master,
+                                 "default_parallelism": spark.sparkContext.defaultParallelism,
+                                 "results_parts": len(_parts(work / RESULTS_DIR))}},
+            )
+            with reports.OutputSet(cfg.output_dir) as out:
+                for name, frame in built.items():
+                    out.write_csv(f"{name}.csv", frame)
+                    out.write_parquet(f"{name}.parquet", frame)
+                out.write_json("summary.json", summary)
+            files = [out.output_dir / n for n in out.committed]
+            files.append(_replace_results(cfg.output_dir, work / RESULTS_DIR, work))
+            note["detail"] = f"{len(files)} outputs (results/ in {summary['spark']['results_parts']} parts)"
+    return RunOutcome(
+        exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ing.rows_read, rows_accepted=accepted,
+        rows_rejected=rejected, gate_failed=failed, summary=summary, results=results, rejects=built["rejects"],
+        files=files,
+    )
