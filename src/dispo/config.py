@@ -115,13 +115,14 @@ def _as_date(where: str, value: Any) -> dt.date:
 
 
 def expand_inputs(patterns: Sequence[str], base: Path, where: str) -> tuple[Path, ...]:
-    """Paths relative to ``base``; globs expanded in sorted order. A literal path that does not exist
-    is kept (ingest reports it); a glob that matches nothing is an error."""
+    """Paths relative to ``base``; globs expanded in sorted order (a file whose own name holds glob
+    characters is taken as it is). A literal path that does not exist is kept (ingest reports it);
+    a glob that matches nothing is an error."""
     out: list[Path] = []
     for pattern in patterns:
         p = Path(pattern).expanduser()
         p = p if p.is_absolute() else base / p
-        if glob.has_magic(str(p)):
+        if glob.has_magic(str(p)) and not p.is_file():  # a file may be named 'portfolio[2026].csv'
             matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
             if not matches:
                 raise ConfigError(f"{where}: input pattern '{pattern}' matches no file "

@@ -27,8 +27,9 @@ DATABASE_NAME = "dispo.duckdb"
 #: outputs streamed to disk (memory bounded by a chunk, whatever the input's size; the outputs are
 #: the same). Environment variable DISPO_CHUNK_ROWS, or run_pipeline(chunk_rows=...), overrides it.
 CHUNK_ROWS = 1_000_000
-#: DuckDB's memory limit in a chunked run: its sorts of the output tables spill to disk past it.
-CHUNKED_DUCKDB_MEMORY = "2GB"
+#: DuckDB's memory limit in a run (its default, 80 % of RAM, lets its buffer pool keep gigabytes of
+#: a big input's tables): its sorts of a chunked run's output tables spill to disk past it.
+DUCKDB_MEMORY_LIMIT = "2GB"
 
 
 def chunk_rows_setting(chunk_rows: int | None = None) -> int:
@@ -195,6 +196,7 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
     run_id = store.new_run_id(cfg.as_of)
     scratch: Path | None = None
     try:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         store.start_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                         config_digest=reports.config_digest(cfg.canonical()))
         ingested, validated = ingest_and_validate(cfg, con, reporter, timings, chunk_rows=chunk_rows)
@@ -210,7 +212,6 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
             else:  # chunked: results.parquet and the tax outcomes written as the chunks go
                 from dispo.reports.streamed import scratch_dir
 
-                con.execute(f"SET memory_limit = '{CHUNKED_DUCKDB_MEMORY}'")
                 scratch = scratch_dir(cfg.output_dir, run_id)
                 chunks = _evaluate_in_chunks(cfg, validated, scratch, chunk_rows)
                 results = chunks.results()  # a LazyFrame: never loaded whole
@@ -289,6 +290,7 @@ def validate_only(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> R
     timings: dict[str, float] = {}
     con = _connect(cfg)
     try:
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         ingested, validated = ingest_and_validate(cfg, con, reporter, timings, chunk_rows=chunk_rows_setting())
     finally:
         con.close()

@@ -26,7 +26,6 @@ import openpyxl
 import polars as pl
 import pytest
 
-from dispo import schema
 from dispo.reports import OutputSet, recover, verify
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -219,6 +218,17 @@ def test_errors_name_the_resolved_path(tmp_path):
     p.write_text('[pipeline]\ninputs = ["../data/*.csv"]\noutput_dir = "../out"\n')
     proc = dispo("run", str(p), "-q", cwd=elsewhere)
     assert proc.returncode == 1 and "matches no file" in proc.stderr and str(tmp_path / "data") in proc.stderr
+
+
+def test_a_file_named_with_glob_characters_is_that_file(tmp_path):
+    from dispo.config import from_mapping
+
+    (tmp_path / "portfolio[2026].csv").write_text("x")
+    (tmp_path / "portfolio2.csv").write_text("x")
+    cfg = from_mapping({"pipeline": {"inputs": ["portfolio[2026].csv"], "output_dir": "out"}}, base=tmp_path)
+    assert [p.name for p in cfg.inputs] == ["portfolio[2026].csv"]  # not the glob's match portfolio2.csv
+    cfg = from_mapping({"pipeline": {"inputs": ["portfolio*.csv"], "output_dir": "out"}}, base=tmp_path)
+    assert [p.name for p in cfg.inputs] == ["portfolio2.csv", "portfolio[2026].csv"]
 
 
 def test_output_dir_that_is_a_file_is_one_clear_line(tmp_path):

@@ -32,7 +32,7 @@ def spark_results(outcome) -> pl.DataFrame:
     """results/ (Parquet parts, each sorted by file and row) as one frame sorted by lineage."""
     parts = sorted((outcome.output_dir / "results").glob("part-*.parquet"))
     assert parts
-    return pl.read_parquet(parts).sort(LINEAGE)
+    return pl.read_parquet(parts, glob=False).sort(LINEAGE)
 
 
 def assert_same(got: pl.DataFrame, want: pl.DataFrame) -> None:
@@ -86,7 +86,7 @@ def test_results_equal(run, case):
 @pytest.mark.parametrize("table", REPORTS)
 def test_ranked_reports_equal(run, case, table):
     local, spark_run = run(CASES[case][0], case, **CASES[case][1])
-    assert_same(pl.read_parquet(spark_run.output_dir / f"{table}.parquet"),
+    assert_same(pl.read_parquet(spark_run.output_dir / f"{table}.parquet", glob=False),
                 pl.read_parquet(local.output_dir / f"{table}.parquet"))
     # CSV (money to cents, formulas neutralised): the same bytes
     assert (spark_run.output_dir / f"{table}.csv").read_bytes() == (local.output_dir / f"{table}.csv").read_bytes()
@@ -103,7 +103,7 @@ def test_summary_equal(run, case):
 
 
 def test_golden_values_to_the_cent(run):
-    _, spark_run = run(*CASES["golden"][0:1], "golden")
+    _, spark_run = run(CASES["golden"][0], "golden")
     expected = json.loads((GOLDEN / "expected.json").read_text())
     results = spark_results(spark_run)
     for pid, case in expected["cases"].items():
@@ -152,19 +152,20 @@ def small_splits(spark, size: str):
 
 @pytest.fixture(scope="module")
 def edge_run(spark, tmp_path_factory):
-    d = tmp_path_factory.mktemp("edge")
+    d = tmp_path_factory.mktemp("edge") / "a dir"  # spaces and brackets in paths (Spark globs what it reads)
     inputs = d / "in"
-    inputs.mkdir()
+    inputs.mkdir(parents=True)
     shutil.copy(DATA / "messy" / "portfolio.csv", inputs / "a_messy.csv")
-    (inputs / "b_edge.csv").write_bytes(("\r\n".join(EDGE) + "\r\n").encode("utf-8"))
+    (inputs / "b edge[1].csv").write_bytes(("\r\n".join(EDGE) + "\r\n").encode("utf-8"))
     investor = pl.read_csv(ROOT / "sample_data" / "investor_portfolio.csv", try_parse_dates=True).head(40)
     investor.with_columns(pl.col("property_id").str.replace("H000001", "D01")).write_parquet(inputs / "c_typed.parquet")
     pipeline = d / "pipeline.toml"
-    pipeline.write_text('[pipeline]\nname = "edge"\ninputs = ["in/*"]\noutput_dir = "out"\nas_of = "2026-11-22"\n'
+    pipeline.write_text('[pipeline]\nname = "edge"\ninputs = ["in/a_messy.csv", "in/b edge[1].csv", "in/c_typed.parquet"]\n'
+                        'output_dir = "out"\nas_of = "2026-11-22"\n'
                         'max_reject_fraction = 1.0\n[defaults]\nfiling_status = "mfj"\n')
     local = run_pipeline(config.load(pipeline, output_dir=str(d / "local")))
     with small_splits(spark, "2k"):
-        spark_run = run_pipeline(config.load(pipeline, output_dir=str(d / "spark"), engine="spark"))
+        spark_run = run_pipeline(config.load(pipeline, output_dir=str(d / "spark [out]"), engine="spark"))
     return local, spark_run
 
 
@@ -172,10 +173,10 @@ def test_edge_rows_reasons_and_numbers_identical(edge_run):
     local, spark_run = edge_run
     assert spark_run.rows_read == local.rows_read > 170
     want = pl.read_parquet(local.output_dir / "rejects.parquet")
-    got = pl.read_parquet(spark_run.output_dir / "rejects.parquet")
+    got = pl.read_parquet(spark_run.output_dir / "rejects.parquet", glob=False)
     assert_frame_equal(got, want)
     reasons = dict(zip(zip(got["source_file"], got["row_number"]), got["reasons"].to_list()))
-    assert reasons[("b_edge.csv", 12)] == ["property_id: duplicate id (5 rows): 'D01'"]  # across 3 files
+    assert reasons[("b edge[1].csv", 12)] == ["property_id: duplicate id (5 rows): 'D01'"]  # across 3 files
     assert reasons[("c_typed.parquet", 1)] == ["property_id: duplicate id (5 rows): 'D01'"]
 
 

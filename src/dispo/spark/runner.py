@@ -67,6 +67,7 @@ class InputFile:
     columns: list[str] = field(default_factory=list)
     local: Path | None = None
     rows: int = 0
+    row_groups: int | None = None  # a local Parquet file's (Spark reads a row group in one task)
 
 
 # --- small helpers -----------------------------------------------------------------------------------
@@ -84,7 +85,14 @@ def _glob_escape(path: str) -> str:
 
 
 def _spark_local_path(p: Path) -> str:
-    return "file://" + _glob_escape(str(p.resolve()))
+    """A local file or directory for Spark to read: not percent-encoded (Hadoop would take ``%20``
+    literally), glob characters escaped."""
+    return "file://" + _glob_escape(str(Path(os.path.abspath(p))))
+
+
+def _spark_write_path(p: Path) -> str:
+    """A local directory for Spark to write (writes do not glob)."""
+    return "file://" + str(Path(os.path.abspath(p)))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -177,7 +185,13 @@ def resolve_inputs(spark: Any, cfg: PipelineConfig) -> list[InputFile]:
             raise DispoError(f"{p}: input file given twice")
         seen.add(key)
         source = read_source(p, name)  # existence, type, header: the ingest's own checks and messages
-        files.append(InputFile(_spark_local_path(p), key, name, source.kind, i, list(source.columns), local=p))
+        groups = None
+        if source.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            groups = pq.ParquetFile(p).metadata.num_row_groups
+        files.append(InputFile(_spark_local_path(p), key, name, source.kind, i, list(source.columns), local=p,
+                               row_groups=groups))
     for j, (u, name) in enumerate(zip(remote, names[len(local):])):
         key = P.norm_uri(u)
         if key in seen:
@@ -325,10 +339,12 @@ def evaluate(spark: Any, cfg: PipelineConfig, ing: Ingested, work: Path) -> tupl
     waves = -(-ing.rows_read // max(1, per_partition * parallelism))  # rounds of one partition per core
     wanted = parallelism * max(1, waves)
 
-    def spread(df: Any) -> Any:
+    def spread(df: Any, tasks: int | None = None) -> Any:
         """At least one partition per core (a small file is one split), and no more partitions than
-        ``wanted`` (each partition pays the engine's fixed cost per chunk)."""
-        n = df.rdd.getNumPartitions()
+        ``wanted`` (each partition pays the engine's fixed cost per chunk). ``tasks``: how many
+        partitions really hold rows, when Spark's count says otherwise (a Parquet row group is read
+        by one task, however many byte splits its file has)."""
+        n = df.rdd.getNumPartitions() if tasks is None else min(tasks, df.rdd.getNumPartitions())
         if n < parallelism:
             return df.repartition(wanted)
         return df.coalesce(wanted) if n > wanted else df
@@ -348,9 +364,11 @@ def evaluate(spark: Any, cfg: PipelineConfig, ing: Ingested, work: Path) -> tupl
             records = numbered.select(P.FILE, RN, P.RECORD_TEXT)
         parts.append(spread(records).mapInArrow(lambda it: P.evaluate_csv_records(it, ctx), struct))
     if ing.parquet is not None:
-        parts.append(spread(ing.parquet).mapInArrow(lambda it: P.evaluate_parquet_rows(it, ctx), struct))
+        groups = [f.row_groups for f in ing.files if f.kind == "parquet"]
+        tasks = sum(groups) if all(g is not None for g in groups) else None
+        parts.append(spread(ing.parquet, tasks).mapInArrow(lambda it: P.evaluate_parquet_rows(it, ctx), struct))
     evaluated = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
-    target = (work / "evaluated").as_uri()
+    target = _spark_local_path(work / "evaluated")
     _write(evaluated, work / "evaluated", checkpoint=True)
     return out_polars, target
 
@@ -411,7 +429,7 @@ def _write(df: Any, directory: Path, *, checkpoint: bool = False) -> None:
     writer = df.write.mode("overwrite").option("compression", "zstd")
     if checkpoint:  # read once, by this run: dictionary pages cost a third of the write time
         writer = writer.option("parquet.enable.dictionary", "false")
-    writer.parquet(directory.as_uri())
+    writer.parquet(_spark_write_path(directory))
 
 
 def _parts(directory: Path) -> list[Path]:
@@ -423,7 +441,7 @@ def _parts(directory: Path) -> list[Path]:
 def _read(parts: list[Path], polars_schema: dict[str, pl.DataType]) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema=polars_schema)
-    return pl.read_parquet(parts).select(list(polars_schema)).cast(polars_schema)
+    return pl.read_parquet(parts, glob=False).select(list(polars_schema)).cast(polars_schema)
 
 
 def _replace_results(output_dir: Path, new: Path, work: Path) -> Path:
@@ -514,7 +532,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
         failed = gate_failed(ing.rows_read, rejected, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
         with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
-            res = spark.read.parquet((work / RESULTS_DIR).as_uri()).select("property_id", "sell_advantage_pv",
+            res = spark.read.parquet(_spark_local_path(work / RESULTS_DIR)).select("property_id", "sell_advantage_pv",
                                                                            "lender_savings_vs_foreclosure",
                                                                            "loss_mit_candidate")
             holdings = ranked_frame(rank_order(res, "sell_advantage_pv"), results)
@@ -525,7 +543,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
             # tax_outcomes has no rank: the local reshaping (ordered by property_id, disposition)
             # of the accepted rows' <d>_<quantity> columns, read from the checkpoint.
             sources = P.tax_outcome_inputs(out_schema)
-            tax_wide = (pl.scan_parquet(_parts(work / "evaluated"))
+            tax_wide = (pl.scan_parquet(_parts(work / "evaluated"), glob=False)
                         .filter(pl.col(P.REASONS).list.len() == 0,
                                 ~pl.col(P.PID).is_in(dups[P.PID].implode()) if dups.height else pl.lit(True))
                         .select([pl.col(src).alias(c) for c, src in sources.items()]).collect())

@@ -145,8 +145,8 @@ def _run_gx(columns: Callable[[list[str]], pl.DataFrame], rows: int) -> tuple[An
     from great_expectations.core import ExpectationSuiteValidationResult
 
     context = ephemeral_context()
-    batch_definition = (context.data_sources.add_pandas("dispo").add_dataframe_asset("rows")
-                        .add_batch_definition_whole_dataframe("all"))
+    datasource = context.data_sources.add_pandas("dispo")
+    batch_definition = datasource.add_dataframe_asset("rows").add_batch_definition_whole_dataframe("all")
     results: list[Any] = []
     failing: dict[tuple, pl.DataFrame] = {}
     first: Any = None
@@ -162,6 +162,12 @@ def _run_gx(columns: Callable[[list[str]], pl.DataFrame], rows: int) -> tuple[An
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
         del pdf, batch
+        # The pandas engine caches every metric it computed (a row-sized mask per expectation)
+        # under the batch id, which all batches share: dropped after each, for memory and so that
+        # no batch reads a table metric of another.
+        cache = getattr(datasource.get_execution_engine(), "_metric_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
         if first is None:
             first = result
         results.extend(result.results)
