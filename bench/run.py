@@ -130,7 +130,14 @@ def run_floor(src: Path, timeout: float | None) -> dict:
     return r
 
 
-def run_e2e(src: Path, timeout: float | None, keep: Path | None = None) -> dict:
+def _json_line(line: str) -> dict:
+    try:
+        return json.loads(line) if line.startswith("{") else {}
+    except ValueError:
+        return {}
+
+
+def run_e2e(src: Path, timeout: float | None, keep: Path | None = None, csv_outputs: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="dispo-e2e-", dir=DATA) as d:
         out = Path(d) / "out"
         pipeline = Path(d) / "bench.toml"
@@ -140,12 +147,19 @@ def run_e2e(src: Path, timeout: float | None, keep: Path | None = None) -> dict:
             f"inputs = [{json.dumps(str(src))}]\n"
             f"output_dir = {json.dumps(str(out))}\n"
             f'as_of = "{AS_OF}"\n'
+            f"csv_outputs = {'true' if csv_outputs else 'false'}\n"
             "max_reject_fraction = 1.0\n", encoding="utf-8")
-        r = measure([str(BIN / "dispo"), "run", str(pipeline), "--out", str(out), "--quiet"], timeout=timeout)
+        r = measure([str(BIN / "dispo"), "run", str(pipeline), "--out", str(out), "--log-format", "json"],
+                    timeout=timeout)
+        # --log-format json: one object per stage with its seconds and the process's peak RSS so far
+        stages = [_json_line(x) for x in r["stderr"].splitlines()]
+        r["stages"] = {s["stage"]: {"seconds": s.get("seconds"), "peak_rss_mb": s.get("peak_rss_mb")}
+                       for s in stages if s.get("event") == "stage"}
+        r["csv_outputs"] = csv_outputs
         summary_path = out / "summary.json"
         if summary_path.exists():
             summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            r["timings"] = summary.get("timings_seconds", summary.get("timings", {}))
+            r["timings"] = {k: v["seconds"] for k, v in r["stages"].items()} or summary.get("timings_seconds", {})
             r["rows_read"] = (summary.get("rows") or {}).get("read")
             r["output_mb"] = round(sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20, 1)
         if keep is not None and out.exists():
@@ -277,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-engine", action="store_true")
     ap.add_argument("--timeout", type=float, default=None, help="seconds before a run is killed")
     ap.add_argument("--keep-outputs", type=Path, default=None, help="copy the last e2e output set here")
+    ap.add_argument("--no-csv-outputs", action="store_true",
+                    help="e2e with [pipeline] csv_outputs = false (Parquet outputs only: 10M rows of CSV "
+                         "outputs are ~45 GB)")
     ap.add_argument("--results", type=Path, default=HERE / "results.json")
     args = ap.parse_args(argv)
 
@@ -298,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                 entry["floor"] = best([run_floor(src, args.timeout) for _ in range(args.repeat)])
                 print(f"{rows:>10,} {fmt:<8} floor {entry['floor']['wall_s']:.2f} s", flush=True)
             if not args.no_e2e:
-                entry["e2e"] = best([run_e2e(src, args.timeout, args.keep_outputs) for _ in range(args.repeat)])
+                entry["e2e"] = best([run_e2e(src, args.timeout, args.keep_outputs, not args.no_csv_outputs)
+                                     for _ in range(args.repeat)])
                 print(f"{rows:>10,} {fmt:<8} e2e   {entry['e2e']['wall_s']:.2f} s "
                       f"(exit {entry['e2e']['exit']}, peak {entry['e2e'].get('peak_rss_mb')} MB)", flush=True)
             if not args.no_engine and engine_result is None:

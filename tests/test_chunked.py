@@ -174,3 +174,31 @@ def test_chunk_size_floor(portfolio, tmp_path):
 
     with pytest.raises(DispoError, match="at least"):
         _run(portfolio, tmp_path / "out", chunk_rows=MIN_BATCH_ROWS - 1)
+
+
+@pytest.mark.parametrize("chunk_rows", [10 * ROWS, CHUNK], ids=["whole", "chunked"])
+def test_csv_outputs_off_writes_parquet_only_and_retires_old_csvs(portfolio, runs, tmp_path, chunk_rows):
+    """[pipeline] csv_outputs = false: the Parquet files as ever, no CSV twins, and the CSVs of the
+    run before (same output_dir) removed in the same commit, not left stale beside new Parquet."""
+    (_, whole_dir), _ = runs
+    out = tmp_path / "out"
+    _run(portfolio, out, chunk_rows=chunk_rows)
+    assert (out / "holdings.csv").is_file()
+    cfg = from_mapping({"pipeline": {"name": "chunked", "inputs": [str(portfolio)], "output_dir": str(out),
+                                     "as_of": AS_OF.isoformat(), "max_reject_fraction": 1.0,
+                                     "csv_outputs": False}}, base=tmp_path)
+    outcome = run_pipeline(cfg, chunk_rows=chunk_rows)
+    assert not [p.name for p in out.glob("*.csv") if p.name != "diff.csv"]
+    assert not [f.name for f in outcome.files if f.name.endswith(".csv") and f.name != "diff.csv"]
+    for table in ("results", *TABLES):
+        assert pl.read_parquet(out / f"{table}.parquet").equals(pl.read_parquet(whole_dir / f"{table}.parquet"))
+    manifest = json.loads((out / ".dispo-manifest.json").read_text())
+    assert set(manifest["retired"]) == {f"{t}.csv" for t in TABLES}
+    assert not any(name.endswith(".csv") and name != "diff.csv" for name in manifest["files"])
+
+
+def test_csv_outputs_must_be_a_boolean(tmp_path):
+    from dispo.config import ConfigError
+
+    with pytest.raises(ConfigError, match="csv_outputs must be true or false"):
+        from_mapping({"pipeline": {"inputs": ["x.csv"], "output_dir": "out", "csv_outputs": "no"}}, base=tmp_path)

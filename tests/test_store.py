@@ -147,3 +147,5 @@ def test_json_log_format_is_one_object_per_stage(work):
     records = [json.loads(x) for x in proc.stderr.splitlines() if x.startswith("{")]
     assert [r.get("stage") for r in records if r["event"] == "stage"] == ["ingest", "validate", "evaluate", "write"]
     assert records[-1]["event"] == "run" and records[-1]["rows_read"] == 12
+    peaks = [r["peak_rss_mb"] for r in records if r["event"] == "stage"]  # the process's peak so far
+    assert all(isinstance(p, float) and p > 50 for p in peaks) and peaks == sorted(peaks)

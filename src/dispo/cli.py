@@ -143,7 +143,18 @@ class JsonReporter:
         pass
 
     def finished(self, stage: str, detail: str, seconds: float) -> None:
-        self.emit(event="stage", stage=stage, detail=detail, seconds=round(seconds, 4))
+        self.emit(event="stage", stage=stage, detail=detail, seconds=round(seconds, 4),
+                  peak_rss_mb=_peak_rss_mb())
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (MB), for memory alerts on big runs."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)
 
 
 def _load(pipeline: Path, inputs, out_dir, as_of, engine=None):

@@ -28,6 +28,8 @@ PIPELINE_KEYS = {
     "max_reject_fraction": "data-quality gate: exit 3 when rejects exceed this share of rows (default 0.05)",
     "database": "the run-history DuckDB file, relative to the pipeline file (default output_dir/dispo.duckdb)",
     "engine": "where rows are evaluated: \"local\" (this process, default) or \"spark\" (Spark; docs/scale-out.md)",
+    "csv_outputs": "write each table's CSV twin beside its Parquet file (default true); false for portfolios "
+                   "past a spreadsheet's million rows, whose CSVs run to gigabytes",
 }
 ENGINES = ("local", "spark")
 #: An input given as a URI (s3a://, abfss://, hdfs://, dbfs:/ ...): read by the Spark engine only.
@@ -53,6 +55,7 @@ class PipelineConfig:
     database: Path | None = None  # None: output_dir/dispo.duckdb
     engine: str = "local"  # "local" or "spark" (dispo.spark)
     input_uris: tuple[str, ...] = ()  # inputs given as URIs (engine "spark" only), as written
+    csv_outputs: bool = True  # holdings/lender_candidates/tax_outcomes/rejects .csv beside the .parquet
 
     @property
     def database_path(self) -> Path:
@@ -249,7 +252,11 @@ def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = No
             raise ConfigError(f"{where}: [pipeline] database must be a path")
         database = (base / Path(pipe["database"]).expanduser()).resolve()
 
+    csv_outputs = pipe.get("csv_outputs", True)
+    if not isinstance(csv_outputs, bool):
+        raise ConfigError(f"{where}: [pipeline] csv_outputs must be true or false, got {csv_outputs!r}")
+
     name = pipe.get("name") or (source.stem if source else "pipeline")
     return PipelineConfig(name=str(name), source=source, inputs=input_paths, output_dir=out, as_of=run_date,
                           max_reject_fraction=float(fraction), defaults=defaults, assumptions=assumptions,
-                          database=database, engine=engine, input_uris=input_uris)
+                          database=database, engine=engine, input_uris=input_uris, csv_outputs=csv_outputs)

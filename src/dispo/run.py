@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import duckdb
 import polars as pl
@@ -129,6 +130,15 @@ def check_inputs_are_not_outputs(cfg: PipelineConfig) -> None:
                              "move it or choose another output_dir")
 
 
+def _quietly(fn: Callable[[], Any]) -> Callable[[], None]:
+    def call() -> None:
+        try:
+            fn()
+        except BaseException:  # noqa: BLE001 - the caller's own call of fn() reports it
+            pass
+    return call
+
+
 def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, reporter: Reporter,
                         timings: dict[str, float], *, chunk_rows: int | None = None):
     """Ingest then validate. Up to ``chunk_rows`` rows (default: no limit), the typed rows are
@@ -136,7 +146,13 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
     validated there (a ``StreamedValidation``, whose accepted rows are read back in batches)."""
     from dispo.ingest import ingest
     from dispo.validate import validate, validate_streamed
+    from dispo.validate.suite import import_gx
 
+    # Great Expectations takes seconds to import (Python bytecode, one core) while ingest is DuckDB
+    # (native, the GIL released): importing it meanwhile takes it off the run's critical path. A
+    # failed import here is retried, and reported, by validate.
+    gx_loader = threading.Thread(target=_quietly(import_gx), name="dispo-import-gx", daemon=True)
+    gx_loader.start()
     n_files = len(cfg.inputs)
     with _timed(timings, reporter, "ingest", f"{n_files} file{'s' * (n_files != 1)}") as note:
         ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, load_typed=False)
@@ -144,6 +160,7 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
         if not streamed:
             ingested = ingested.with_typed()
         note["detail"] = f"{ingested.rows_read:,} rows from {n_files} file{'s' * (n_files != 1)}"
+    gx_loader.join()
     with _timed(timings, reporter, "validate", f"{ingested.rows_read:,} rows") as note:
         validated = (validate_streamed if streamed else validate)(ingested, as_of=cfg.as_of)
         note["detail"] = f"{validated.rows_accepted:,} accepted, {validated.rejects.height:,} rejected"
@@ -153,6 +170,7 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
 def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chunk_rows: int):
     """The engine over the accepted rows a chunk at a time, each chunk's results and tax outcomes
     written to ``scratch`` (``reports.streamed.ChunkWriter``)."""
+    from dispo.ingest import TYPED_TABLE
     from dispo.reports.streamed import ChunkWriter
 
     chunks = ChunkWriter(scratch)
@@ -166,7 +184,7 @@ def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chun
         del wide, batch
     if empty is None:  # every row rejected: the engine's types from an empty batch
         batch = validated.ingested.con.sql(
-            "SELECT * EXCLUDE (parse_reasons) FROM typed LIMIT 0").pl()
+            f"SELECT * EXCLUDE (parse_reasons) FROM {TYPED_TABLE} LIMIT 0").pl()
         wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
                                     cfg_defaults=cfg.defaults).collect()
         empty = (engine.results_frame(wide, batch), wide)
@@ -210,10 +228,13 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
                 results = engine.results_frame(wide, accepted)
                 n_results, n_columns = results.height, results.width
             else:  # chunked: results.parquet and the tax outcomes written as the chunks go
+                from dispo.ingest import WORK_DATABASE
                 from dispo.reports.streamed import scratch_dir
 
                 scratch = scratch_dir(cfg.output_dir, run_id)
                 chunks = _evaluate_in_chunks(cfg, validated, scratch, chunk_rows)
+                # The input's working tables are done with: their memory goes to the sorts below.
+                con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")
                 results = chunks.results()  # a LazyFrame: never loaded whole
                 n_results, n_columns = chunks.rows, len(results.collect_schema())
             note["detail"] = f"{n_results:,} rows × {n_columns} columns"
@@ -252,17 +273,19 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
                     )(out),
                     lambda out: html_writer(
                         results=results if chunks is None else staged(out, "results.parquet"), rejects=rejects,
-                        summary=summary, data_docs_href=docs.href, files=(*reports.OUTPUT_FILES, "report.xlsx"),
+                        summary=summary, data_docs_href=docs.href,
+                        files=(*reports.output_files(csv=cfg.csv_outputs), "report.xlsx"),
                     )(out),
                 ]
                 if chunks is None:
                     files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
-                                                  summary=summary, extra_writers=readable)
+                                                  summary=summary, extra_writers=readable, csv=cfg.csv_outputs)
                 else:
                     from dispo.reports.streamed import write_outputs_streamed
 
-                    files = write_outputs_streamed(cfg.output_dir, chunks=chunks, con=con, rejects=rejects,
-                                                   summary=summary, extra_writers=readable)
+                    files = write_outputs_streamed(cfg.output_dir, chunks=chunks, rejects=rejects,
+                                                   summary=summary, extra_writers=readable,
+                                                   bucket_rows=chunk_rows, csv=cfg.csv_outputs)
             note["detail"] = f"{len(files)} files"
         store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                          status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ingested.rows_read,

@@ -1,6 +1,7 @@
 """Ingest (ARCHITECTURE step 3): input files into DuckDB, raw text first, then typed values.
 
-``ingest(paths, con, as_of=...)`` leaves two tables in ``con``:
+``ingest(paths, con, as_of=...)`` leaves two tables in ``con``'s in-memory working database
+``dispo_work`` (``WORK_DATABASE``; gone with the connection):
 
 - ``raw``: ``source_file``, ``row_number``, every input column as text (the union of all files'
   columns, by name, in order of first appearance; NULL where a file lacks the column), and the
@@ -42,8 +43,12 @@ from dispo.ingest.reader import (
 
 __all__ = ["IngestResult", "ingest", "RAW_TABLE", "TYPED_TABLE", "ROW_ERROR"]
 
-RAW_TABLE = "raw"
-TYPED_TABLE = "typed"
+#: The run's working database: in memory (spilled to DuckDB's temp directory past its memory limit),
+#: attached to the connection, so the run database never keeps a copy of the input, writing it costs
+#: no disk I/O, and every cursor of the connection sees it (unlike TEMP tables).
+WORK_DATABASE = "dispo_work"
+RAW_TABLE = f"{WORK_DATABASE}.raw"
+TYPED_TABLE = f"{WORK_DATABASE}.typed"
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,7 @@ def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: li
 
 def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
     """Writes the raw and typed tables in one transaction: on any error both stay as they were."""
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {WORK_DATABASE}")
     con.execute("BEGIN TRANSACTION")
     try:
         _write_raw(con, staged, columns)
@@ -128,7 +134,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[st
 def _load_typed(con: duckdb.DuckDBPyConnection, rows: int) -> pl.DataFrame:
     # One chunk: the engine computes a few float operations differently on a tiny chunk (see
     # dispo.validate.MIN_BATCH_ROWS), so a row's values must not depend on how DuckDB batched it.
-    typed = con.table(TYPED_TABLE).pl().rechunk()
+    typed = con.sql(f"SELECT * FROM {TYPED_TABLE}").pl().rechunk()
     if typed.height != rows:  # pragma: no cover - an internal invariant
         raise RuntimeError(f"ingest lost rows: {rows} read, {typed.height} typed")
     return typed

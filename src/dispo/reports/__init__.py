@@ -36,7 +36,7 @@ from dispo.reports.summary_json import config_digest, summary
 from dispo.reports.tables import holdings, lender_candidates, tax_outcomes
 
 __all__ = [
-    "MANIFEST_NAME", "OUTPUT_FILES", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet", "config_digest",
+    "MANIFEST_NAME", "OUTPUT_FILES", "output_files", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet", "config_digest",
     "format_money", "holdings", "lender_candidates", "neutralise", "read_manifest", "recover",
     "round_money", "safe_csv_frame", "summary", "tax_outcomes", "verify", "write_outputs",
 ]
@@ -54,6 +54,11 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 
 
+def output_files(*, csv: bool = True) -> tuple[str, ...]:
+    """OUTPUT_FILES, without the CSV twins when ``csv`` is false (``[pipeline] csv_outputs``)."""
+    return OUTPUT_FILES if csv else tuple(n for n in OUTPUT_FILES if not n.endswith(".csv"))
+
+
 def write_outputs(
     output_dir: str | os.PathLike[str],
     *,
@@ -64,6 +69,7 @@ def write_outputs(
     tax_outcomes: pl.DataFrame | pl.LazyFrame | None = None,
     extra_writers: Iterable[Callable[[OutputSet], None]] = (),
     run_id: str | None = None,
+    csv: bool = True,
 ) -> list[Path]:
     """Write results.parquet, holdings, lender_candidates, tax_outcomes, rejects (.csv and .parquet)
     and summary.json into ``output_dir`` as one atomic set; returns the paths written.
@@ -72,6 +78,7 @@ def write_outputs(
     ``tax_outcomes`` (the long table already built). ``results`` is written in the order given (the
     input order). ``extra_writers`` are called with the open :class:`OutputSet` (e.g. the HTML
     report) so their files join the same set. Any exception leaves the previous outputs untouched.
+    ``csv=False`` leaves out the CSV files (``output_files(csv=False)``).
     """
     if (wide is None) == (tax_outcomes is None):
         raise TypeError("write_outputs: give exactly one of wide= or tax_outcomes=")
@@ -89,9 +96,13 @@ def write_outputs(
         "rejects": tables.rejects(rejects),
     }
     with OutputSet(output_dir, run_id=run_id) as out:
+        for name in OUTPUT_FILES if not csv else ():
+            if name.endswith(".csv"):
+                out.retire(name)
         out.write_parquet("results.parquet", res)
         for name, frame in built.items():
-            out.write_csv(f"{name}.csv", frame)
+            if csv:
+                out.write_csv(f"{name}.csv", frame)
             out.write_parquet(f"{name}.parquet", frame)
         out.write_json("summary.json", dict(summary))
         for writer in extra_writers:

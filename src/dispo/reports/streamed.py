@@ -7,15 +7,19 @@ batch's results and tax outcomes go to Parquet files in a scratch directory insi
 the same content:
 
 - ``results.parquet`` is the chunks' file itself (input order), moved into the set;
-- ``holdings``, ``lender_candidates`` and ``tax_outcomes`` are sorted by DuckDB over the Parquet
-  files, out of core (it spills to disk past its memory limit), in the order of
+- ``holdings``, ``lender_candidates`` and ``tax_outcomes`` are put in the order of
   :mod:`dispo.reports.tables` (sort key descending with NaN as null and nulls last, ties by
-  ``property_id``; tax_outcomes by property_id then disposition), and streamed a batch at a time
-  into the CSV writer of :mod:`dispo.reports.csv_safe` (same text: money to cents, formulas
-  neutralised) and a Parquet writer (same values and types; ``rank`` is numbered here);
+  ``property_id``; tax_outcomes by property_id then disposition) by an external distribution
+  sort: the order is found on the key columns alone (a few bytes a row), which gives every row
+  its output position; one pass over the rows sends each to the bucket of ``bucket_rows``
+  consecutive positions it falls in (a Parquet file); each bucket, read back and sorted, is
+  streamed into the CSV writer of :mod:`dispo.reports.csv_safe` (same text: money to cents,
+  formulas neutralised) and a Parquet writer (same values and types; ``rank`` is its position);
 - rejects and summary.json are small and written as usual.
 
-Peak memory is a batch of rows plus DuckDB's memory limit, whatever the number of rows.
+Peak memory is a bucket of rows plus the key columns, whatever the number of rows. (DuckDB's
+ORDER BY was the first way: it holds a wide row's payload in memory, ~1 GB per million rows of
+results, and ran out of memory at 10M rows under its limit.)
 """
 
 from __future__ import annotations
@@ -23,24 +27,27 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dispo import schema
-from dispo.ingest.parse import ident, lit
 from dispo.reports import tables
 from dispo.reports.atomic import OutputSet
 from dispo.reports.csv_safe import write_safe_csv
 
-#: Rows per batch read back from DuckDB when writing a sorted table.
+#: Rows per batch read from the scratch files.
 BATCH_ROWS = 250_000
-#: Parquet compression of the output files (as OutputSet.write_parquet) and of the scratch files.
+#: Output positions per bucket of the external sort (memory: one bucket's rows at a time).
+BUCKET_ROWS = 1_000_000
+#: Parquet compression of the output files (as OutputSet.write_parquet); the sort's buckets, read
+#: once, are compressed with the faster lz4.
 COMPRESSION = "zstd"
 _ORDER = "_disposition_order"
+_ROW = "_dispo_row"  # a row's 0-based position in results.parquet (input order)
+_POS = "_dispo_pos"  # its 0-based position in the table being written
 _SCRATCH_PREFIX = ".dispo-chunks-"
 
 
@@ -56,12 +63,14 @@ def scratch_dir(output_dir: Path, run_id: str) -> Path:
     return path
 
 
-def tax_outcome_rows(wide: pl.DataFrame) -> pl.DataFrame:
-    """:func:`tables.tax_outcomes` of a batch's wide frame before its sort: the 4 rows per property
-    and ``_disposition_order`` (the sort is made over all batches at the end)."""
+def tax_outcome_rows(wide: pl.DataFrame, first_row: int = 0) -> pl.DataFrame:
+    """:func:`tables.tax_outcomes` of a batch's wide frame before its sort: the 4 rows per property,
+    ``_disposition_order``, and the property's row in results.parquet (the batch's rows being rows
+    ``first_row`` …; the sort is made over all batches at the end)."""
     quantities = schema.T12_QUANTITIES + schema.TAX_OUTCOME_EXTRA
     parts = [
         wide.select(
+            pl.int_range(first_row, first_row + pl.len(), dtype=pl.UInt64).alias(_ROW),
             pl.col("property_id"),
             pl.lit(d, dtype=pl.String).alias("disposition"),
             pl.lit(i, dtype=pl.UInt8).alias(_ORDER),
@@ -95,7 +104,7 @@ class ChunkWriter:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.results_path, table.schema, compression=COMPRESSION)
         self._writer.write_table(table)
-        tax_outcome_rows(wide).write_parquet(self.tax_dir / f"part-{self._parts:05d}.parquet",
+        tax_outcome_rows(wide, self.rows).write_parquet(self.tax_dir / f"part-{self._parts:05d}.parquet",
                                              compression="lz4", statistics=False)
         self._parts += 1
         self.rows += results.height
@@ -112,31 +121,84 @@ class ChunkWriter:
         return pl.scan_parquet(self.results_path)
 
 
-def _sort_key(column: str, dtype: pl.DataType) -> str:
-    """DuckDB ORDER BY term for ``tables.ranked``'s key: descending, NaN as null, nulls last
-    (DuckDB, like Polars, sorts -0.0 with 0.0)."""
-    c = ident(column)
-    key = f"CASE WHEN isnan({c}) THEN NULL ELSE {c} END" if dtype.is_float() else c
-    return f"{key} DESC NULLS LAST"
+def _ranked_positions(keys: pl.DataFrame, by: str, where: str | None = None) -> pl.Series:
+    """Each row's 0-based position in ``tables.ranked`` order (``by`` descending, NaN as null,
+    nulls last, then property_id), null for rows left out (``where`` false or null); ``keys``
+    holds property_id, ``by`` and ``where`` of every row in input order."""
+    frame = keys.with_row_index(_ROW)
+    if where is not None:
+        frame = frame.filter(pl.col(where).fill_null(False))
+    key = pl.col(by).fill_nan(None) if keys.schema[by].is_float() else pl.col(by)
+    order = frame.sort([key, pl.col("property_id")], descending=[True, False], nulls_last=True,
+                       maintain_order=True)[_ROW]
+    positions = pl.repeat(None if where is not None else 0, keys.height, dtype=pl.UInt64, eager=True).alias(_POS)
+    return positions.scatter(order, pl.int_range(order.len(), dtype=pl.UInt64, eager=True))
 
 
-def _stream_table(out: OutputSet, name: str, relation: duckdb.DuckDBPyRelation, *, rank: bool) -> int:
-    """Writes ``name``.csv and ``name``.parquet from ``relation`` (already in output order), a
-    batch at a time; with ``rank``, a first column ``rank`` (Int64, 1..n) as ``tables.ranked``."""
-    reader = relation.to_arrow_reader(BATCH_ROWS)
-    csv_path = out.staged_path(f"{name}.csv")
+def _pid_positions(keys: pl.DataFrame) -> pl.Series:
+    """Each row's position in property_id order (ids of accepted rows are unique)."""
+    return keys["property_id"].arg_sort().arg_sort().cast(pl.UInt64).alias(_POS)
+
+
+class _Buckets:
+    """The rows of one output table, each with its position, sent to buckets of ``bucket_rows``
+    consecutive positions (Parquet files in ``directory``); read back one bucket at a time, each
+    sorted by position."""
+
+    def __init__(self, directory: Path, bucket_rows: int):
+        directory.mkdir()
+        self.directory, self.bucket_rows = directory, bucket_rows
+        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._schema: pa.Schema | None = None
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """``frame``: rows with their position ``_POS`` (rows without one are dropped)."""
+        frame = frame.filter(pl.col(_POS).is_not_null())
+        if not frame.height:
+            return
+        frame = frame.with_columns((pl.col(_POS) // self.bucket_rows).alias("_bucket"))
+        for (bucket,), part in frame.partition_by("_bucket", as_dict=True, include_key=False).items():
+            table = part.to_arrow()
+            writer = self._writers.get(bucket)
+            if writer is None:
+                self._schema = self._schema or table.schema
+                writer = pq.ParquetWriter(self.directory / f"{bucket:06d}.parquet", self._schema, compression="lz4")
+                self._writers[bucket] = writer
+            writer.write_table(table.cast(self._schema))
+
+    def sorted_frames(self) -> Iterator[pl.DataFrame]:
+        """Every bucket's rows ordered by position, bucket after bucket."""
+        for writer in self._writers.values():
+            writer.close()
+        for bucket in sorted(self._writers):
+            frame = pl.read_parquet(self.directory / f"{bucket:06d}.parquet", glob=False).sort(_POS)
+            os.unlink(self.directory / f"{bucket:06d}.parquet")
+            yield frame
+
+
+def _batches(path: Path, columns: list[str] | None = None) -> Iterator[pl.DataFrame]:
+    """The rows of a Parquet file in order, BATCH_ROWS at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame
+
+
+def _stream_table(out: OutputSet, name: str, frames: Iterable[pl.DataFrame], columns: list[str],
+                  empty: pl.DataFrame, *, rank: bool, csv: bool = True) -> int:
+    """Writes ``name``.csv and ``name``.parquet from ``frames`` (in output order, each with _POS):
+    ``columns``, after a first column ``rank`` (Int64, _POS + 1) with ``rank``. ``empty``: the
+    table's types, for a table of no rows."""
+    csv_path = out.staged_path(f"{name}.csv") if csv else Path(os.devnull)
     pq_path = out.staged_path(f"{name}.parquet")
     writer: pq.ParquetWriter | None = None
     done = 0
     with open(csv_path, "wb") as fh:
-        batches: Iterable[pa.RecordBatch] = reader
-        for batch in _non_empty(batches, reader.schema):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            if rank:
-                frame = frame.select(pl.int_range(done + 1, done + 1 + frame.height, dtype=pl.Int64).alias("rank"),
-                                     pl.all())
-            write_safe_csv(frame, fh, include_header=done == 0)
+        for frame in _non_empty(frames, empty):
+            lead = [(pl.col(_POS).cast(pl.Int64) + 1).alias("rank")] if rank else []
+            frame = frame.select(*lead, *columns)
+            if csv:
+                write_safe_csv(frame, fh, include_header=done == 0)
             table = frame.to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(pq_path, table.schema, compression=COMPRESSION)
@@ -144,21 +206,21 @@ def _stream_table(out: OutputSet, name: str, relation: duckdb.DuckDBPyRelation, 
             done += frame.height
     assert writer is not None
     writer.close()
-    for path in (csv_path, pq_path):
+    for path in (csv_path, pq_path) if csv else (pq_path,):
         _fsync(path)
     return done
 
 
-def _non_empty(batches: Iterable[pa.RecordBatch], schema_: pa.Schema) -> Iterable[pa.RecordBatch]:
-    """The non-empty batches, or one empty batch of the schema when there are none (so that the
-    CSV header and the Parquet schema are written)."""
-    empty = True
-    for b in batches:
-        if b.num_rows:
-            empty = False
-            yield b
-    if empty:
-        yield pa.RecordBatch.from_pylist([], schema=schema_)
+def _non_empty(frames: Iterable[pl.DataFrame], empty: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """The non-empty frames, or ``empty`` when there are none (so that the CSV header and the
+    Parquet schema are written)."""
+    none = True
+    for f in frames:
+        if f.height:
+            none = False
+            yield f
+    if none:
+        yield empty
 
 
 def _fsync(path: Path) -> None:
@@ -173,44 +235,62 @@ def write_outputs_streamed(
     output_dir: str | os.PathLike[str],
     *,
     chunks: ChunkWriter,
-    con: duckdb.DuckDBPyConnection,
     rejects: pl.DataFrame,
     summary: Mapping[str, Any],
     extra_writers: Iterable[Callable[[OutputSet], None]] = (),
     run_id: str | None = None,
+    bucket_rows: int = BUCKET_ROWS,
+    csv: bool = True,
 ) -> list[Path]:
     """:func:`dispo.reports.write_outputs` for a chunked run (see the module docstring): the same
-    files, in the same atomic set, from ``chunks`` (closed) sorted and streamed through ``con``."""
+    files, in the same atomic set, from ``chunks`` (closed), sorted out of core."""
     res_schema = chunks.results().collect_schema()
-    missing = [c for c in ("property_id", "sell_advantage_pv", "lender_savings_vs_foreclosure",
-                           "loss_mit_candidate") if c not in res_schema]
+    ranked = {"holdings": ("sell_advantage_pv", None),
+              "lender_candidates": ("lender_savings_vs_foreclosure", "loss_mit_candidate")}
+    missing = [c for c in ("property_id", *(k for pair in ranked.values() for k in pair if k)) if c not in res_schema]
     if missing:
         raise KeyError(f"results: missing column(s) {', '.join(missing)}")
     rejects_table = tables.rejects(rejects)
-    cursor = con.cursor()
+    sort_dir = chunks.scratch / "sort"
+    sort_dir.mkdir()
     try:
         with OutputSet(output_dir, run_id=run_id) as out:
+            for retired in () if csv else ("holdings.csv", "lender_candidates.csv", "tax_outcomes.csv", "rejects.csv"):
+                out.retire(retired)
             results_path = out.adopt("results.parquet", chunks.results_path)
-            source = f"read_parquet({lit(str(results_path))})"
-            pid = ident("property_id")
-            holdings = cursor.sql(
-                f"SELECT * FROM {source} ORDER BY "
-                f"{_sort_key('sell_advantage_pv', res_schema['sell_advantage_pv'])}, {pid} ASC")
-            _stream_table(out, "holdings", holdings, rank=True)
-            candidates = cursor.sql(
-                f"SELECT * FROM {source} WHERE coalesce({ident('loss_mit_candidate')}, false) ORDER BY "
-                f"{_sort_key('lender_savings_vs_foreclosure', res_schema['lender_savings_vs_foreclosure'])}, "
-                f"{pid} ASC")
-            _stream_table(out, "lender_candidates", candidates, rank=True)
-            tax_source = f"read_parquet({lit(str(chunks.tax_dir / '*.parquet'))})"
-            columns = ", ".join(ident(c) for c in tables.TAX_OUTCOME_COLUMNS)
-            tax = cursor.sql(f"SELECT {columns} FROM {tax_source} ORDER BY {pid} ASC, {ident(_ORDER)} ASC")
-            _stream_table(out, "tax_outcomes", tax, rank=False)
-            out.write_csv("rejects.csv", rejects_table)
+            keys = pl.read_parquet(results_path, glob=False, columns=[
+                "property_id", "sell_advantage_pv", "lender_savings_vs_foreclosure", "loss_mit_candidate"])
+            positions = {name: _ranked_positions(keys, by, where) for name, (by, where) in ranked.items()}
+            by_pid = _pid_positions(keys)
+            del keys
+            buckets = {name: _Buckets(sort_dir / name, bucket_rows) for name in ranked}
+            first = 0
+            for batch in _batches(results_path):  # one pass: every row to its buckets
+                rows = slice(first, first + batch.height)
+                for name in ranked:
+                    buckets[name].add(batch.with_columns(positions[name][rows]))
+                first += batch.height
+            del positions
+            columns = list(res_schema)
+            empty = pl.DataFrame(schema=res_schema).with_columns(pl.lit(None, pl.UInt64).alias(_POS))
+            for name in ranked:
+                _stream_table(out, name, buckets[name].sorted_frames(), columns, empty, rank=True, csv=csv)
+            tax = _Buckets(sort_dir / "tax_outcomes", bucket_rows)
+            for part in sorted(chunks.tax_dir.glob("part-*.parquet")):
+                for batch in _batches(part):
+                    tax.add(batch.with_columns(
+                        (by_pid.gather(pl.Series(batch[_ROW])) * len(schema.DISPOSITIONS)
+                         + batch[_ORDER].cast(pl.UInt64)).alias(_POS)))
+            tax_columns = list(tables.TAX_OUTCOME_COLUMNS)
+            tax_empty = pl.read_parquet(chunks.tax_dir / "part-00000.parquet", glob=False, n_rows=0)
+            _stream_table(out, "tax_outcomes", tax.sorted_frames(), tax_columns,
+                          tax_empty.with_columns(pl.lit(None, pl.UInt64).alias(_POS)), rank=False, csv=csv)
+            if csv:
+                out.write_csv("rejects.csv", rejects_table)
             out.write_parquet("rejects.parquet", rejects_table)
             out.write_json("summary.json", dict(summary))
             for writer in extra_writers:
                 writer(out)
     finally:
-        cursor.close()
+        shutil.rmtree(sort_dir, ignore_errors=True)
     return [out.output_dir / name for name in out.committed]

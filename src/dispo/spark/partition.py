@@ -357,7 +357,7 @@ def csv_raw(records: pa.Table, ctx: EvalContext) -> pl.DataFrame:
         if not staged:
             return pl.DataFrame(schema=raw_frame_schema(ctx.columns))
         write_raw_table(con, staged, list(ctx.columns))
-        raw = con.table(RAW_TABLE).pl()
+        raw = con.sql(f"SELECT * FROM {RAW_TABLE}").pl()
     finally:
         for st in staged:
             for t in st.temp_tables:

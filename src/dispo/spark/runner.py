@@ -566,8 +566,11 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
                                  "results_parts": len(_parts(work / RESULTS_DIR))}},
             )
             with reports.OutputSet(cfg.output_dir) as out:
+                for retired in () if cfg.csv_outputs else (f"{name}.csv" for name in built):
+                    out.retire(retired)
                 for name, frame in built.items():
-                    out.write_csv(f"{name}.csv", frame)
+                    if cfg.csv_outputs:
+                        out.write_csv(f"{name}.csv", frame)
                     out.write_parquet(f"{name}.parquet", frame)
                 out.write_json("summary.json", summary)
             files = [out.output_dir / n for n in out.committed]
