@@ -24,13 +24,15 @@ from dispo.errors import DispoError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 DATABASE_NAME = "dispo.duckdb"
-#: Inputs of more rows than this are validated and evaluated in chunks of this many rows, their
-#: outputs streamed to disk (memory bounded by a chunk, whatever the input's size; the outputs are
-#: the same). Environment variable DISPO_CHUNK_ROWS, or run_pipeline(chunk_rows=...), overrides it.
+#: Inputs of more rows than this are validated in DuckDB and evaluated in batches (BATCH_ROWS),
+#: their outputs streamed to disk (memory bounded by a batch, whatever the input's size; the outputs
+#: are the same). Environment variable DISPO_CHUNK_ROWS, or run_pipeline(chunk_rows=...), overrides it.
 CHUNK_ROWS = 1_000_000
 #: DuckDB's memory limit in a run (its default, 80 % of RAM, lets its buffer pool keep gigabytes of
-#: a big input's tables): its sorts of a chunked run's output tables spill to disk past it.
+#: a big input's tables): the input's working tables spill to its temp directory past it.
 DUCKDB_MEMORY_LIMIT = "2GB"
+#: DuckDB's memory limit in a chunked run once validation is done (the rows are only read out).
+DUCKDB_STREAMING_MEMORY_LIMIT = "512MB"
 
 
 def chunk_rows_setting(chunk_rows: int | None = None) -> int:
@@ -43,6 +45,17 @@ def chunk_rows_setting(chunk_rows: int | None = None) -> int:
     if chunk_rows < MIN_BATCH_ROWS:
         raise DispoError(f"chunk size must be at least {MIN_BATCH_ROWS} rows, got {chunk_rows}")
     return chunk_rows
+
+
+#: Rows evaluated at once in a chunked run, and rows per bucket of its external sort: the engine's
+#: wide frame holds ~300 columns (~2.4 GB a million rows), so half a million keeps a 10M-row run
+#: under 8 GB with DuckDB's share (bench/README.md).
+BATCH_ROWS = 500_000
+
+
+def batch_rows(chunk_rows: int) -> int:
+    """The batch of a chunked run: BATCH_ROWS, or ``chunk_rows`` when that is smaller (tests)."""
+    return min(BATCH_ROWS, chunk_rows)
 
 
 class Reporter(Protocol):
@@ -232,7 +245,10 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
                 from dispo.reports.streamed import scratch_dir
 
                 scratch = scratch_dir(cfg.output_dir, run_id)
-                chunks = _evaluate_in_chunks(cfg, validated, scratch, chunk_rows)
+                # From here DuckDB only streams the accepted rows out: its buffer pool gives the
+                # engine's batches the memory it held for validation (the rest spills to disk).
+                con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
+                chunks = _evaluate_in_chunks(cfg, validated, scratch, batch_rows(chunk_rows))
                 # The input's working tables are done with: their memory goes to the sorts below.
                 con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")
                 results = chunks.results()  # a LazyFrame: never loaded whole
@@ -285,8 +301,10 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
 
                     files = write_outputs_streamed(cfg.output_dir, chunks=chunks, rejects=rejects,
                                                    summary=summary, extra_writers=readable,
-                                                   bucket_rows=chunk_rows, csv=cfg.csv_outputs)
+                                                   bucket_rows=max(1, batch_rows(chunk_rows) // 2),
+                                                   csv=cfg.csv_outputs)
             note["detail"] = f"{len(files)} files"
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")  # the history insert writes wide row groups
         store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                          status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ingested.rows_read,
                          results=results if chunks is None else cfg.output_dir / "results.parquet",

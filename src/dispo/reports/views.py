@@ -72,7 +72,7 @@ def _top(lf: pl.LazyFrame, by: str, keep: list[str], limit: int | None, table: s
         return tables.ranked(lf.select(keep).collect(), by, table=table)
     key = pl.col(by).fill_nan(None) if lf.collect_schema()[by].is_float() else pl.col(by)
     out = (lf.select(keep).sort([key, pl.col("property_id")], descending=[True, False], nulls_last=True)
-           .head(limit).collect())
+           .head(limit).collect(engine="streaming"))
     return out.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"), pl.all())
 
 
