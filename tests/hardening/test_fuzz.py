@@ -400,7 +400,7 @@ def test_ingest_on_arbitrary_text(tmp_path_factory, lines, header):
     assert len(numbers) == len(set(numbers)) == result.rows_read > 0
     assert min(numbers) >= 1
     # every record is typed or carries its reason; the raw table has the same rows
-    assert con.sql("SELECT count(*) FROM raw").fetchall()[0][0] == result.rows_read
+    assert con.sql("SELECT count(*) FROM dispo_work.raw").fetchall()[0][0] == result.rows_read
 
 
 @FAST

@@ -181,13 +181,17 @@ def test_sql_payloads_are_data(hostile):
     assert set(results["source_file"]) == {FILE_NAME}
     with duckdb.connect(str(out / "dispo.duckdb"), read_only=True) as con:
         tables = {r[0] for r in con.sql("SHOW TABLES").fetchall()}
-        assert {"raw", "typed", "runs", "history_results", "history_rejects"} <= tables
+        assert {"runs", "history_results", "history_rejects"} <= tables
+        assert not {"raw", "typed"} & tables  # the input's working tables are not kept in the run database
         runs = con.sql("SELECT pipeline, status FROM runs ORDER BY as_of").fetchall()
         assert runs == [(PIPELINE_NAME, "ok"), (PIPELINE_NAME, "ok")]
-        raw_columns = [r[0] for r in con.sql("DESCRIBE raw").fetchall()]
-        assert [c for c in raw_columns if c in EXTRAS] == list(EXTRAS)
-        got = con.execute(f'SELECT "{SQL_HEADER.replace(chr(34), chr(34) * 2)}" FROM raw ORDER BY row_number').fetchall()
-        assert [g[0] for g in got] == [r[2] for r in (*ROWS, ADDED)] + ["@bad"]
+        history_columns = [r[0] for r in con.sql("DESCRIBE history_results").fetchall()]
+        assert [c for c in history_columns if c in EXTRAS] == list(EXTRAS)
+        header = SQL_HEADER.replace(chr(34), chr(34) * 2)
+        got = con.execute(f'SELECT "{header}" FROM history_results WHERE run_id = (SELECT run_id FROM runs ORDER BY as_of DESC LIMIT 1) '
+                          f'UNION ALL SELECT "{header}" FROM history_rejects WHERE run_id = (SELECT run_id FROM runs ORDER BY as_of DESC LIMIT 1)'
+                          ).fetchall()
+        assert sorted(g[0] for g in got) == sorted([r[2] for r in (*ROWS, ADDED)] + ["@bad"])
         assert con.sql("SELECT count(*) FROM history_results").fetchall()[0][0] == 2 * len(ROWS) + 1
     history = dispo("history", "--pipeline", str(hostile["pipeline"]), cwd=work)
     assert history.returncode == 0 and "Traceback" not in history.stderr

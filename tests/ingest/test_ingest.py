@@ -116,8 +116,8 @@ def test_ragged_rows_keep_raw_fields(messy):
 
 def test_tables_in_connection(messy):
     con = messy.con
-    assert con.sql("SELECT count(*) FROM raw").fetchall()[0][0] == 24
-    assert con.sql("SELECT count(*) FROM typed").fetchall()[0][0] == 24
+    assert con.sql("SELECT count(*) FROM dispo_work.raw").fetchall()[0][0] == 24
+    assert con.sql("SELECT count(*) FROM dispo_work.typed").fetchall()[0][0] == 24
 
 
 # --- parsing rules, one cell at a time -----------------------------------------------------------
@@ -411,8 +411,8 @@ def test_error_leaves_existing_tables_alone(tmp_path):
     empty = write(tmp_path / "empty.csv", HEADER + "\n")
     with pytest.raises(DispoError):
         run([good, empty], con)
-    assert con.sql("SELECT count(*) FROM raw").fetchall()[0][0] == 1
-    assert con.sql("SELECT count(*) FROM typed").fetchall()[0][0] == 1
+    assert con.sql("SELECT count(*) FROM dispo_work.raw").fetchall()[0][0] == 1
+    assert con.sql("SELECT count(*) FROM dispo_work.typed").fetchall()[0][0] == 1
     assert con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '_dispo_%'").fetchall()[0][0] == 0
 
 
@@ -425,8 +425,8 @@ def test_failed_load_rolls_back_both_tables(tmp_path, monkeypatch):
     other = write(tmp_path / "other.csv", f"{HEADER}\n{GOOD.format(1)}\n{GOOD.format(2)}\n")
     with pytest.raises(duckdb.Error):
         run([other], con)
-    assert con.sql("SELECT count(*) FROM raw").fetchall()[0][0] == 1
-    assert con.sql("SELECT count(*) FROM typed").fetchall()[0][0] == 1
+    assert con.sql("SELECT count(*) FROM dispo_work.raw").fetchall()[0][0] == 1
+    assert con.sql("SELECT count(*) FROM dispo_work.typed").fetchall()[0][0] == 1
 
 
 def test_parquet_column_named_file_row_number(tmp_path):

@@ -43,19 +43,17 @@ def ranked(frame: Frame, by: str, *, table: str = "ranking", where: pl.Expr | No
     """``frame`` (its rows where ``where`` holds, if given) ordered by ``by`` descending (nulls and
     NaN last), then property_id ascending, with ``rank`` 1..n as the first column.
 
-    The order is found on the key columns alone and the wide frame gathered once (a filter then a
-    sort of ~150 columns would copy every row twice)."""
+    A sort of the wide frame itself: Polars' sort gathers the ~150 columns faster than an
+    arg-sort on the keys followed by a gather (1.5 s against 0.45 + 2.7 s a million rows)."""
     df = _collect(frame)
     _require(df, [by, "property_id"], table)
     if "rank" in df.columns:
         raise ValueError(f"{table}: input already has a 'rank' column")
-    keys = df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), _desc_key(df, by).alias("_key"),
-                     pl.col("property_id"))
     if where is not None:
-        keys = keys.filter(df.select(where.alias("_where")).to_series())
-    order = keys.sort(["_key", "property_id"], descending=[True, False], nulls_last=True,
-                      maintain_order=True)["_row"]
-    return df.select(pl.int_range(1, order.len() + 1, dtype=pl.Int64).alias("rank"), pl.all().gather(order))
+        df = df.filter(where)
+    out = df.sort([_desc_key(df, by), pl.col("property_id")], descending=[True, False], nulls_last=True,
+                  maintain_order=True)
+    return out.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"), pl.all())
 
 
 def holdings(results: Frame) -> pl.DataFrame:
