@@ -149,3 +149,15 @@ def test_json_log_format_is_one_object_per_stage(work):
     assert records[-1]["event"] == "run" and records[-1]["rows_read"] == 12
     peaks = [r["peak_rss_mb"] for r in records if r["event"] == "stage"]  # the process's peak so far
     assert all(isinstance(p, float) and p > 50 for p in peaks) and peaks == sorted(peaks)
+
+
+def test_fail_run_never_hides_the_runs_own_error():
+    """A run that fails because the database cannot be written (disk full, connection gone) must
+    report that failure, not an error of its attempt to record it."""
+    import duckdb
+
+    from dispo import store as store_module
+
+    con = duckdb.connect()
+    con.close()
+    store_module.fail_run(con, "20261122T000000-20261122-abcd", "OSError: No space left on device")

@@ -144,14 +144,23 @@ def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as
              rejects.height, json.dumps(versions), run_id])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # a failed COMMIT has ended the transaction already; keep the first error
+            pass
         raise
     return replaced
 
 
 def fail_run(con: duckdb.DuckDBPyConnection, run_id: str, error: str) -> None:
-    con.execute("UPDATE runs SET finished = now(), status = 'failed', exit_code = 1, error = ? WHERE run_id = ?",
-                [error[:2000], run_id])
+    """Marks the run failed, as far as the database still can (a full disk, say, may refuse even
+    that: the run's own error is the one to report, so this never raises; the next run marks a
+    run left 'running' as killed)."""
+    try:
+        con.execute("UPDATE runs SET finished = now(), status = 'failed', exit_code = 1, error = ? WHERE run_id = ?",
+                    [error[:2000], run_id])
+    except duckdb.Error:
+        pass
 
 
 def history(con: duckdb.DuckDBPyConnection, pipeline: str | None = None) -> pl.DataFrame:
