@@ -101,6 +101,11 @@ class IngestResult:
             self.con.unregister("__dispo_keys")
 
 
+def attach_work_database(con: duckdb.DuckDBPyConnection) -> None:
+    """Attaches the in-memory WORK_DATABASE to ``con`` (once; outside any transaction)."""
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {WORK_DATABASE}")
+
+
 def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
     """Replaces the raw table. One INSERT per file keeps it in input order (sorted by row_number
     only when rejected rows or blank lines were numbered apart)."""
@@ -120,7 +125,7 @@ def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: li
 
 def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
     """Writes the raw and typed tables in one transaction: on any error both stay as they were."""
-    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {WORK_DATABASE}")
+    attach_work_database(con)
     con.execute("BEGIN TRANSACTION")
     try:
         _write_raw(con, staged, columns)

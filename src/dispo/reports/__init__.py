@@ -36,7 +36,7 @@ from dispo.reports.summary_json import config_digest, summary
 from dispo.reports.tables import holdings, lender_candidates, tax_outcomes
 
 __all__ = [
-    "MANIFEST_NAME", "OUTPUT_FILES", "output_files", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet", "config_digest",
+    "CSV_FILES", "MANIFEST_NAME", "OUTPUT_FILES", "output_files", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet", "config_digest",
     "format_money", "holdings", "lender_candidates", "neutralise", "read_manifest", "recover",
     "round_money", "safe_csv_frame", "summary", "tax_outcomes", "verify", "write_outputs",
 ]
@@ -54,9 +54,13 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 
 
+#: The CSV twins among OUTPUT_FILES (left out, and retired, with ``[pipeline] csv_outputs = false``).
+CSV_FILES: tuple[str, ...] = tuple(n for n in OUTPUT_FILES if n.endswith(".csv"))
+
+
 def output_files(*, csv: bool = True) -> tuple[str, ...]:
     """OUTPUT_FILES, without the CSV twins when ``csv`` is false (``[pipeline] csv_outputs``)."""
-    return OUTPUT_FILES if csv else tuple(n for n in OUTPUT_FILES if not n.endswith(".csv"))
+    return OUTPUT_FILES if csv else tuple(n for n in OUTPUT_FILES if n not in CSV_FILES)
 
 
 def write_outputs(
@@ -96,9 +100,8 @@ def write_outputs(
         "rejects": tables.rejects(rejects),
     }
     with OutputSet(output_dir, run_id=run_id) as out:
-        for name in OUTPUT_FILES if not csv else ():
-            if name.endswith(".csv"):
-                out.retire(name)
+        for name in () if csv else CSV_FILES:
+            out.retire(name)
         out.write_parquet("results.parquet", res)
         for name, frame in built.items():
             if csv:

@@ -334,11 +334,14 @@ class OutputSet:
     def _write(self, name: str, writer: Callable[[Path], None]) -> Path:
         path = self.staged_path(name)
         writer(path)
-        self._seal(name, path)
+        self.seal(name)
         return path
 
-    def _seal(self, name: str, path: Path) -> None:
-        """fsync ``path`` and hash it for the manifest, in the background."""
+    def seal(self, name: str) -> None:
+        """Output ``name`` is written: fsync it and hash it for the manifest, in the background
+        (for a file written through ``staged_path``; otherwise it is hashed at commit)."""
+        assert self.staging is not None
+        path = self.staging / name
         if self._sealer is None:
             self._sealer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-seal")
         self._sealed[name] = self._sealer.submit(_fsync_and_hash, path)
@@ -358,7 +361,7 @@ class OutputSet:
         inside ``output_dir``) into the set as ``name``; returns its staging path."""
         target = self.staged_path(name)
         os.replace(path, target)
-        self._seal(name, target)
+        self.seal(name)
         return target
 
     def write_bytes(self, name: str, data: bytes) -> Path:

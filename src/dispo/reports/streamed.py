@@ -35,7 +35,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from dispo import schema
-from dispo.reports import tables
+from dispo.reports import CSV_FILES, tables
 from dispo.reports.atomic import OutputSet
 from dispo.reports.csv_safe import write_safe_csv
 
@@ -137,8 +137,7 @@ def _ranked_positions(keys: pl.DataFrame, by: str, where: str | None = None) -> 
         order = keys.select(rank_by).to_series()
     else:
         kept = keys.select(pl.arg_where(pl.col(where).fill_null(False))).to_series()
-        order = kept.gather(keys.select(pl.col("property_id"), pl.col(by)).pipe(
-            lambda f: f[kept]).select(rank_by).to_series())
+        order = kept.gather(keys[kept].select(rank_by).to_series())
     positions = pl.repeat(None if where is not None else 0, keys.height, dtype=pl.UInt64, eager=True).alias(_POS)
     return positions.scatter(order, pl.int_range(order.len(), dtype=pl.UInt64, eager=True))
 
@@ -221,7 +220,7 @@ def _stream_table(out: OutputSet, name: str, frames: Iterable[pl.DataFrame], col
     assert writer is not None
     writer.close()
     for path in (csv_path, pq_path) if csv else (pq_path,):
-        _fsync(path)
+        out.seal(path.name)
     return done
 
 
@@ -235,14 +234,6 @@ def _non_empty(frames: Iterable[pl.DataFrame], empty: pl.DataFrame) -> Iterator[
             yield f
     if none:
         yield empty
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_outputs_streamed(
@@ -269,7 +260,7 @@ def write_outputs_streamed(
     sort_dir.mkdir()
     try:
         with OutputSet(output_dir, run_id=run_id) as out:
-            for retired in () if csv else ("holdings.csv", "lender_candidates.csv", "tax_outcomes.csv", "rejects.csv"):
+            for retired in () if csv else CSV_FILES:
                 out.retire(retired)
             results_path = out.adopt("results.parquet", chunks.results_path)
             keys = pl.read_parquet(results_path, glob=False, columns=[

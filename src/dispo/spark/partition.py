@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from dispo import engine, schema
 from dispo.errors import DispoError
-from dispo.ingest import RAW_TABLE, ROW_ERROR, WORK_DATABASE
+from dispo.ingest import RAW_TABLE, ROW_ERROR, attach_work_database
 from dispo.ingest import _write_raw as write_raw_table  # the ingest's own raw-table writer
 from dispo.ingest.parse import ident, typed_select
 from dispo.ingest.reader import Source, _parquet_text, stage_csv
@@ -356,7 +356,7 @@ def csv_raw(records: pa.Table, ctx: EvalContext) -> pl.DataFrame:
                                          "__real": group["row_number"]}))
         if not staged:
             return pl.DataFrame(schema=raw_frame_schema(ctx.columns))
-        con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {WORK_DATABASE}")
+        attach_work_database(con)
         write_raw_table(con, staged, list(ctx.columns))
         raw = con.sql(f"SELECT * FROM {RAW_TABLE}").pl()
     finally:

@@ -566,7 +566,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
                                  "results_parts": len(_parts(work / RESULTS_DIR))}},
             )
             with reports.OutputSet(cfg.output_dir) as out:
-                for retired in () if cfg.csv_outputs else (f"{name}.csv" for name in built):
+                for retired in () if cfg.csv_outputs else reports.CSV_FILES:
                     out.retire(retired)
                 for name, frame in built.items():
                     if cfg.csv_outputs:
