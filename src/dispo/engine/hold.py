@@ -299,6 +299,10 @@ BREAKEVEN_RATE_MIN, BREAKEVEN_RATE_MAX = -0.5, 0.5
 #: Column prefix of the search's trial sale; of its T4–T11 columns only these stay in the frame.
 BREAKEVEN_SALE = "breakeven_sale"
 BREAKEVEN_KEEP = frozenset({"breakeven_sale_amount_realized", "breakeven_sale_tax"})
+#: The search's state between iterations: the current iterate, its tax and gap, the previous ones.
+BREAKEVEN_STATE = ("breakeven_sale_amount_realized", "breakeven_sale_tax", "breakeven_gap", "_breakeven_prev_ar",
+                   "_breakeven_prev_gap")
+_BREAKEVEN_ROW = "_breakeven_row"
 
 
 def fv_hold_ex_sale(fv_flows: pl.Expr, balance_at_horizon: pl.Expr, second_lien_balance: pl.Expr,
@@ -422,18 +426,17 @@ def _add_breakeven(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _breakeven_search_rest(frame: pl.DataFrame, done_iterations: int) -> pl.DataFrame:
-    """The search's remaining iterations over the rows still searching (gathered, iterated, their
-    search columns written back): the same steps as over every row, where the others would stay
-    put to within BREAKEVEN_TOLERANCE."""
-    searching = frame.select(pl.arg_where(c("breakeven_gap").abs() > BREAKEVEN_TOLERANCE)).to_series()
-    if searching.len() == 0:
-        return frame
-    rows = frame[searching].lazy()
+    """The search's remaining iterations over the rows still searching, the same steps as over
+    every row (where the others would stay put to within BREAKEVEN_TOLERANCE). A lazy filter lets
+    Polars gather only the columns an iteration reads; the search state ``BREAKEVEN_STATE`` of
+    those rows is written back."""
+    rows = frame.lazy().with_row_index(_BREAKEVEN_ROW).filter(c("breakeven_gap").abs() > BREAKEVEN_TOLERANCE)
     for _ in range(BREAKEVEN_ITERATIONS - done_iterations):
         rows = _breakeven_iteration(rows, first=False)
-    done = rows.collect()
-    search = [n for n in frame.columns if n.startswith(("breakeven_", "_breakeven_"))]
-    return frame.with_columns(frame[n].scatter(searching, done[n]) for n in search)
+    done = rows.select(_BREAKEVEN_ROW, *BREAKEVEN_STATE).collect()
+    if done.height == 0:
+        return frame
+    return frame.with_columns(frame[n].scatter(done[_BREAKEVEN_ROW], done[n]) for n in BREAKEVEN_STATE)
 
 
 # --- the stage ----------------------------------------------------------------------------------
