@@ -354,6 +354,13 @@ def years_to_new_mortgage(wait_years: float) -> pl.Expr:
 
 # --- the stage ----------------------------------------------------------------------------------
 
+#: T3 gives a deed-in-lieu and a foreclosure the same proceeds (FMV), recourse and deficiency, hence
+#: the same T3–T11 quantities: they are evaluated for the deed-in-lieu and the foreclosure's
+#: ``foreclosure_<quantity>`` columns are the same values.
+SAME_TAX_AS = {"foreclosure": "deed_in_lieu"}
+EVALUATED_DISPOSITIONS = tuple(d for d in schema.DISPOSITIONS if d not in SAME_TAX_AS)
+
+
 def _proceeds_and_recourse(d: str) -> tuple[pl.Expr, pl.Expr]:
     """(proceeds, recourse) of a debt-settling disposition: N and the T2 recourse for a short sale,
     FMV and ``recourse`` for a deed-in-lieu or foreclosure (T3)."""
@@ -380,7 +387,7 @@ def add_tax(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl
     # T1–T3: amount realized, COD and deficiency of each disposition.
     settle = {"sale_amount_realized": sale_amount_realized(col("market_value"), col("selling_cost_rate")),
               "sale_cod_income": ZERO, "sale_deficiency_owed": ZERO}
-    for d in ("short_sale", "deed_in_lieu", "foreclosure"):
+    for d in EVALUATED_DISPOSITIONS[1:]:
         proceeds, is_recourse = _proceeds_and_recourse(d)
         short = shortfall(col("debt"), proceeds)
         cod = cod_income(is_recourse, short, col("deficiency_forgiven_share"))
@@ -395,7 +402,11 @@ def add_tax(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl
     frame = apply_stages(frame, merge_stages(*(
         disposition(d, amount_realized=col(f"{d}_amount_realized"), cod_income=col(f"{d}_cod_income"),
                     long_term=col("disposition_long_term"), sec121_max=col("sec121_max"))
-        for d in schema.DISPOSITIONS)))
+        for d in EVALUATED_DISPOSITIONS)))
+    frame = frame.with_columns(
+        col(name).alias(copy + name.removeprefix(original))
+        for copy, original in ((f"{d}_", f"{same}_") for d, same in SAME_TAX_AS.items())
+        for name in frame.collect_schema().names() if name.startswith(original))
 
     # B1.
     frame = frame.with_columns(
