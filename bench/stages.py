@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         validated = validate(ingested, as_of=as_of)
     with stage("evaluate", rows):
         wide = engine.evaluate_wide(validated.accepted, as_of=as_of, assumptions=cfg.assumptions,
-                                    cfg_defaults=cfg.defaults).collect()
+                                    cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
     with stage("results", rows):
         results = engine.results_frame(wide, validated.accepted)
     if not args.skip_write:

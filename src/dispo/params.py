@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import tomllib
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from importlib import resources
 from typing import Any, Mapping
@@ -45,7 +46,10 @@ class TaxRates:
 @cache
 def tax_rates() -> TaxRates:
     r = tax_years()["rates"]
-    return TaxRates(tuple(r["ordinary"]), tuple(r["ltcg"]), r["unrecaptured_1250_max"], r["niit"])
+    ordinary = tuple(r["ordinary"])
+    # T(x) is evaluated as the upper envelope of the bands' lines (bracket_lines): rising rates.
+    assert all(a <= b for a, b in zip(ordinary, ordinary[1:])), "tax_years.toml: ordinary rates must rise"
+    return TaxRates(ordinary, tuple(r["ltcg"]), r["unrecaptured_1250_max"], r["niit"])
 
 
 def param_years() -> list[int]:
@@ -63,12 +67,55 @@ def _qpri_limit(year: int, status: str) -> float | None:
     return None
 
 
+def _capped(rates: tuple[float, ...], rate_cap: float | None) -> tuple[float, ...]:
+    return rates if rate_cap is None else tuple(min(r, rate_cap) for r in rates)
+
+
+def _offset_column(band: int, rate_cap: float | None) -> str:
+    """The tax_param_frame column of band ``band``'s offset (1-based; see ``bracket_lines``)."""
+    rates = tax_rates().ordinary
+    capped = rate_cap is not None and rates[band - 1] > rate_cap
+    return f"ord_offset_{band}" + ("_capped" if capped else "")
+
+
+def _lines(rate_cap: float | None) -> list[tuple[int, float]]:
+    """(band, rate) of the bands that start a new line: the first band and each rate increase."""
+    rates = _capped(tax_rates().ordinary, rate_cap)
+    return [(band, rate) for band, rate in enumerate(rates, start=1) if band == 1 or rate != rates[band - 2]]
+
+
+@cache
+def bracket_lines(rate_cap: float | None = None) -> tuple[tuple[float, str | None], ...]:
+    """T7/T8: the ordinary schedule, its rates capped at ``rate_cap`` (T25 of rule T8), as the lines
+    rate·x − offset of its bands, a line per distinct rate (a capped band's line is its
+    predecessor's). The rates rise, so the schedule is convex and
+    T(x) = Σ rate_k·max(0, min(x, top_k) − top_{k−1}) = max(0, max over the lines): the tax of the
+    band holding x is the highest line there. ``offset`` names the ``tax_param_frame`` column of
+    the row's (year, status): offset_k = offset_{k−1} + (rate_k − rate_{k−1})·top_{k−1}; None for
+    the first band (0)."""
+    if rate_cap not in (None, tax_rates().unrecaptured_1250_max):
+        raise ValueError(f"bracket_lines: no offset columns for a rate cap of {rate_cap}")
+    return tuple((rate, None if band == 1 else _offset_column(band, rate_cap)) for band, rate in _lines(rate_cap))
+
+
+def _band_offsets(bounds: list[float], rate_cap: float | None) -> dict[str, float]:
+    """The offset columns of ``bracket_lines(rate_cap)`` for one (year, status), computed exactly
+    (the rates are decimal fractions, the bounds whole dollars)."""
+    rates = [Fraction(str(r)) for r in _capped(tax_rates().ordinary, rate_cap)]
+    offsets = [Fraction(0)]
+    for band in range(2, len(rates) + 1):
+        offsets.append(offsets[-1] + (rates[band - 1] - rates[band - 2]) * Fraction(str(bounds[band - 2])))
+    return {_offset_column(band, rate_cap): float(offsets[band - 1]) for band, _ in _lines(rate_cap) if band > 1}
+
+
 @cache
 def tax_param_frame() -> pl.DataFrame:
     """One row per (tax_year, filing_status) for every tax_year the schema accepts.
 
     Columns: ``tax_year``, ``filing_status``, ``tax_params_year`` (the nearest year with parameters,
     SPEC section 3), ``ord_top_1`` … ``ord_top_6`` (upper bounds of the ordinary bands),
+    ``ord_offset_2`` … ``ord_offset_7`` and ``ord_offset_<k>_capped`` (the bands' lines, see
+    ``bracket_lines``),
     ``ltcg_t0``, ``ltcg_t15`` (upper bounds of the 0 % and 15 % long-term bands),
     ``standard_deduction``, ``niit_threshold``, ``sec121_limit``, ``qpri_limit`` (the limit of the QPRI
     period holding tax_year; null outside every period) and ``qpri_limit_arrangement`` (the last
@@ -91,6 +138,8 @@ def tax_param_frame() -> pl.DataFrame:
             assert len(bounds) == N_BRACKET_BOUNDS, f"tax_years.toml {py} {status}: 6 bracket bounds expected"
             for k, top in enumerate(bounds, start=1):
                 row[f"ord_top_{k}"] = float(top)
+            for cap in (None, tax_rates().unrecaptured_1250_max):
+                row.update(_band_offsets([float(b) for b in bounds], cap))
             row["ltcg_t0"], row["ltcg_t15"] = (float(v) for v in y["ltcg"][status])
             row["standard_deduction"] = float(y["standard_deduction"][status])
             row["niit_threshold"] = float(data["niit_threshold"][status])

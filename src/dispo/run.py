@@ -190,7 +190,7 @@ def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chun
     empty = None
     for batch in validated.accepted_batches(chunk_rows):
         wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                    cfg_defaults=cfg.defaults).collect()
+                                    cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
         chunks.add(engine.results_frame(wide, batch), wide)
         if empty is None:
             empty = (engine.results_frame(wide.head(0), batch.head(0)), wide.head(0))
@@ -199,7 +199,7 @@ def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chun
         batch = validated.ingested.con.sql(
             f"SELECT * EXCLUDE (parse_reasons) FROM {TYPED_TABLE} LIMIT 0").pl()
         wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                    cfg_defaults=cfg.defaults).collect()
+                                    cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
         empty = (engine.results_frame(wide, batch), wide)
     chunks.close(*empty)
     return chunks
@@ -237,7 +237,7 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
             if isinstance(validated, ValidationResult):
                 accepted = validated.accepted
                 wide = engine.evaluate_wide(accepted, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                            cfg_defaults=cfg.defaults).collect()
+                                            cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
                 results = engine.results_frame(wide, accepted)
                 n_results, n_columns = results.height, results.width
             else:  # chunked: results.parquet and the tax outcomes written as the chunks go

@@ -245,6 +245,10 @@ HOLD_OUTPUTS: tuple[str, ...] = (
     "hold_recommendation", "cost_of_doing_nothing_annual", "breakeven_appreciation_rate",
 )
 RESULT_OUTPUTS: tuple[str, ...] = SHARED_OUTPUTS + TAX_OUTPUTS + LENDER_OUTPUTS + HOLD_OUTPUTS
+#: Wide-frame columns the tax_outcomes table reads: ``<d>_<quantity>``.
+TAX_OUTCOME_SOURCES: tuple[str, ...] = tuple(
+    f"{d}_{q}" for d in DISPOSITIONS for q in T12_QUANTITIES + TAX_OUTCOME_EXTRA
+)
 
 #: Columns the pipeline adds to every row to say where it came from.
 LINEAGE_COLUMNS: tuple[str, ...] = ("source_file", "row_number")

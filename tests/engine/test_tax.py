@@ -66,6 +66,20 @@ def test_bracket_tax_at_every_edge_matches_scalar_tables():
         assert g == pytest.approx(e, abs=1e-6)
 
 
+@pytest.mark.parametrize("cap", [None, TOML["rates"]["unrecaptured_1250_max"]])
+@settings(max_examples=300, deadline=None)
+@given(x=st.floats(min_value=-1e5, max_value=5e6, allow_nan=False), pick=st.integers(min_value=0, max_value=10_000))
+def test_bracket_tax_envelope_equals_band_walk(cap, x, pick):
+    """T(x) and T25(x) (rule T8's capped schedule) are evaluated as the upper envelope of the bands'
+    lines (params.bracket_lines); they equal the band-by-band sum for every year, status and x."""
+    frame = params.tax_param_frame()
+    r = frame.row(pick % frame.height, named=True)
+    tops = [r[f"ord_top_{k}"] for k in range(1, 7)]
+    rates = RATES if cap is None else [min(rate, cap) for rate in RATES]
+    got = pl.DataFrame([{**r, "x": x}]).select(bracket_tax(pl.col("x"), cap)).item()
+    assert got == pytest.approx(scalar_T(x, tops, rates), abs=1e-6)
+
+
 def test_bracket_marginal_rates_at_edges():
     """Just below top_k the marginal rate is rate_k, just above it rate_{k+1}."""
     r = params.tax_param_frame().filter((pl.col("tax_year") == 2026) & (pl.col("filing_status") == "mfj"))

@@ -21,7 +21,7 @@ wide frame is what ``dispo explain`` shows; ``results_frame`` selects the SPEC s
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import polars as pl
 
@@ -29,15 +29,25 @@ from dispo import params, schema
 from dispo.engine import defaults, hold, lender, shared, tax
 from dispo.params import Assumptions
 
-__all__ = ["evaluate", "evaluate_wide", "results_frame"]
+__all__ = ["OUTPUT_COLUMNS", "RESULT_COLUMNS", "evaluate", "evaluate_wide", "results_frame"]
+
+
+#: The wide-frame columns the pipeline's outputs read: ``results_frame`` (lineage, the input
+#: columns after defaults, the SPEC section 7 outputs) and the tax_outcomes table.
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
+    (*schema.LINEAGE_COLUMNS, *schema.NAMES, *schema.RESULT_OUTPUTS, *schema.TAX_OUTCOME_SOURCES)))
+RESULT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*schema.LINEAGE_COLUMNS, *schema.NAMES, *schema.RESULT_OUTPUTS)))
 
 
 def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumptions: Assumptions | None = None,
-                  cfg_defaults: Mapping[str, Any] | None = None) -> pl.LazyFrame:
+                  cfg_defaults: Mapping[str, Any] | None = None,
+                  columns: Sequence[str] | None = None) -> pl.LazyFrame:
     """The wide frame (every intermediate) as a LazyFrame, for typed input rows.
 
     ``frame`` holds schema columns (optional ones may be absent) of valid rows; other columns are
-    ignored here (``results_frame`` carries them through).
+    ignored here (``results_frame`` carries them through). ``columns`` (e.g. ``OUTPUT_COLUMNS``)
+    keeps only those of the wide frame: the intermediates nobody reads are then never
+    materialised for every row (``dispo explain`` asks for all of them).
     """
     assumptions = assumptions or Assumptions.from_overrides()
     cfg = dict(cfg_defaults or {})
@@ -47,8 +57,12 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     lf = _attach(lf, params.state_frame(), ["state"])
     lf = defaults.apply_defaults(lf, as_of=as_of, assumptions=assumptions, cfg=cfg)
     lf = _attach(lf, params.tax_param_frame(), ["tax_year", "filing_status"])
-    for stage in (shared.add_shared, tax.add_tax, lender.add_lender, hold.add_hold):
+    for stage in (shared.add_shared, tax.add_tax, lender.add_lender):
         lf = stage(lf, as_of=as_of, assumptions=assumptions)
+    lf = hold.add_hold(lf, as_of=as_of, assumptions=assumptions, keep=columns)
+    if columns is not None:
+        wanted = set(columns)
+        lf = lf.select(n for n in lf.collect_schema().names() if n in wanted)
     return lf
 
 
@@ -95,5 +109,6 @@ def evaluate(frame: pl.DataFrame, *, as_of: date, assumptions: Assumptions | Map
     """
     if not isinstance(assumptions, Assumptions):
         assumptions = Assumptions.from_overrides(assumptions)
-    wide = evaluate_wide(frame, as_of=as_of, assumptions=assumptions, cfg_defaults=defaults).collect()
+    wide = evaluate_wide(frame, as_of=as_of, assumptions=assumptions, cfg_defaults=defaults,
+                         columns=RESULT_COLUMNS).collect()
     return results_frame(wide, frame)

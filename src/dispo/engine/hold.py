@@ -20,6 +20,7 @@ realized, where fv_hold is piecewise linear (see ``breakeven_*`` below and docs/
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from functools import cache
 
@@ -381,7 +382,7 @@ def _breakeven_start(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _breakeven_iteration(frame: pl.LazyFrame, *, first: bool) -> pl.LazyFrame:
+def _breakeven_iteration_stages(*, first: bool) -> tax.Stages:
     """H9 search, one iterate: a secant step, T4–T11 at the new X, its gap. The previous iterate is
     kept in ``_breakeven_prev_ar`` and ``_breakeven_prev_gap`` for the next step's secant."""
     x, gap = c("breakeven_sale_amount_realized"), c("breakeven_gap")
@@ -391,35 +392,63 @@ def _breakeven_iteration(frame: pl.LazyFrame, *, first: bool) -> pl.LazyFrame:
         c("long_term_at_horizon"), c("sec121_max_at_horizon"))
     # The first stage reads the current iterate before it is replaced, so it also shifts it to _prev.
     stages[0] = {"_breakeven_prev_ar": x, "_breakeven_prev_gap": gap, **stages[0]}
-    return tax.apply_stages(frame, stages).with_columns(
-        breakeven_gap=breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell")),
-    )
+    return [*stages, {"breakeven_gap": breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell"))}]
 
 
-def _add_breakeven(frame: pl.LazyFrame) -> pl.LazyFrame:
+def _breakeven_iteration(frame: pl.LazyFrame, *, first: bool) -> pl.LazyFrame:
+    """Applies one iterate; the trial sale's quantities other than BREAKEVEN_KEEP are dropped at
+    once (never materialised for every row)."""
+    stages = _breakeven_iteration_stages(first=first)
+    scratch = [n for exprs in stages for n in exprs if n.startswith(BREAKEVEN_SALE) and n not in BREAKEVEN_KEEP]
+    return tax.apply_stages(frame, stages).drop(scratch)
+
+
+def _breakeven_finish_stages(*, first: bool) -> tax.Stages:
+    """H9 after the search: one more secant step that needs no tax (the root X*), then the rate."""
+    return [
+        {"breakeven_amount_realized": breakeven_next_amount_realized(
+            c("breakeven_sale_amount_realized"), c("breakeven_gap"), None if first else c("_breakeven_prev_ar"),
+            None if first else c("_breakeven_prev_gap"), c("breakeven_ar_min"), c("breakeven_ar_max"))},
+        {"breakeven_appreciation_rate": breakeven_appreciation_rate(
+            c("breakeven_amount_realized"), c("breakeven_sale_amount_realized"), c("breakeven_gap"),
+            c("breakeven_ar_min"), c("breakeven_ar_max"), c("market_value"), c("selling_cost_rate"),
+            c("hold_months"))},
+    ]
+
+
+def _reads(stages: tax.Stages) -> set[str]:
+    """The columns ``stages`` read from the frame they are applied to (not made by an earlier stage)."""
+    made: set[str] = set()
+    reads: set[str] = set()
+    for exprs in stages:
+        for expr in exprs.values():
+            reads |= set(expr.meta.root_names()) - made
+        made |= set(exprs)
+    return reads
+
+
+def _add_breakeven(frame: pl.LazyFrame, keep: Collection[str] | None = None) -> pl.LazyFrame:
     """H9 over whole columns: BREAKEVEN_ITERATIONS staged secant steps from the row's own horizon
     sale (the first BREAKEVEN_FULL_ITERATIONS over every row, the rest over the rows whose gap
     still exceeds BREAKEVEN_TOLERANCE), one more step that needs no tax (the root X*), then the
     rate. Keeps breakeven_ar_min, breakeven_ar_max, breakeven_sale_amount_realized and
     breakeven_sale_tax (the last trial sale), breakeven_gap (its g: ~0 at a root) and
-    breakeven_amount_realized (X*) for ``dispo explain``."""
+    breakeven_amount_realized (X*) for ``dispo explain``.
+
+    The search's last iterations run on a collected frame; ``keep`` (the columns the caller will
+    use, None for all) limits that frame to those and the ones the search still reads, so the
+    others are never materialised."""
     frame = _breakeven_start(frame)
     full = min(max(1, BREAKEVEN_FULL_ITERATIONS), BREAKEVEN_ITERATIONS)  # the first step is always over every row
     for k in range(full):
         frame = _breakeven_iteration(frame, first=k == 0)
+    finish = _breakeven_finish_stages(first=BREAKEVEN_ITERATIONS == 0)
     if BREAKEVEN_ITERATIONS > full:
+        if keep is not None:
+            needed = set(keep) | _reads(_breakeven_iteration_stages(first=False)) | _reads(finish) | set(BREAKEVEN_STATE)
+            frame = frame.select(n for n in frame.collect_schema().names() if n in needed)
         frame = _breakeven_search_rest(frame.collect(), full).lazy()
-    first = BREAKEVEN_ITERATIONS == 0
-    frame = frame.with_columns(
-        breakeven_amount_realized=breakeven_next_amount_realized(
-            c("breakeven_sale_amount_realized"), c("breakeven_gap"), None if first else c("_breakeven_prev_ar"),
-            None if first else c("_breakeven_prev_gap"), c("breakeven_ar_min"), c("breakeven_ar_max")),
-    ).with_columns(
-        breakeven_appreciation_rate=breakeven_appreciation_rate(
-            c("breakeven_amount_realized"), c("breakeven_sale_amount_realized"), c("breakeven_gap"),
-            c("breakeven_ar_min"), c("breakeven_ar_max"), c("market_value"), c("selling_cost_rate"),
-            c("hold_months")),
-    )
+    frame = tax.apply_stages(frame, finish)
     scratch = [n for n in frame.collect_schema().names()
                if n.startswith("_breakeven_") or (n.startswith(BREAKEVEN_SALE + "_") and n not in BREAKEVEN_KEEP)]
     return frame.drop(scratch)
@@ -442,7 +471,8 @@ def _breakeven_search_rest(frame: pl.DataFrame, done_iterations: int) -> pl.Data
 # --- the stage ----------------------------------------------------------------------------------
 
 
-def add_hold(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
+def add_hold(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions,
+             keep: Collection[str] | None = None) -> pl.LazyFrame:
     """Adds the section 6 columns (H2–H9) and the intermediates alt_monthly_rate, note_monthly_rate,
     amortizing_months, horizon_date, months_owned_last_5y_at_horizon, months_lived_last_5y_at_horizon,
     sec121_eligible_at_horizon, sec121_max_at_horizon, long_term_at_horizon,
@@ -450,7 +480,7 @@ def add_hold(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> p
     fv_hold_ex_sale and the H9 search columns ``breakeven_*`` (for ``dispo explain``).
 
     Expects the wide frame after the tax stage (``payoff``, ``months_held``, ``sale_tax``,
-    ``sec121_limit`` …)."""
+    ``sec121_limit`` …). ``keep``: the columns the caller needs (``_add_breakeven``), None for all."""
     frame = (
         frame.with_columns(  # H2, H3, H4, H5 (inputs only), H6 windows
             net_rent_monthly=net_rent_monthly(c("rent_monthly"), c("vacancy_rate"), c("management_fee_rate"),
@@ -516,4 +546,4 @@ def add_hold(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> p
             hold_recommendation=hold_recommendation(c("sell_advantage_pv")),
         )
     )
-    return _add_breakeven(frame)  # H9
+    return _add_breakeven(frame, keep)  # H9

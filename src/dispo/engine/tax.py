@@ -7,7 +7,7 @@ an expression; money is in dollars. ``disposition`` composes T4–T11 for any am
 hold engine reuses it for a sale at the horizon (H6) and in its root search (H9).
 
 The tax parameter columns of the row's (tax_year, filing_status) are joined onto the wide frame
-before this stage (``params.tax_param_frame``): ``ord_top_1`` … ``ord_top_6``, ``ltcg_t0``,
+before this stage (``params.tax_param_frame``): ``ord_top_1`` … ``ord_top_6``, ``ord_offset_*``, ``ltcg_t0``,
 ``ltcg_t15``, ``standard_deduction``, ``niit_threshold``, ``sec121_limit``, ``qpri_limit``,
 ``qpri_limit_arrangement``. Flat rates come from ``params.tax_rates()``.
 """
@@ -155,14 +155,11 @@ def cod_excluded_insolvency(insolvency_amount: pl.Expr, cod_left: pl.Expr) -> pl
 
 def bracket_tax(x: pl.Expr, rate_cap: float | None = None) -> pl.Expr:
     """T(x) = Σ rate_k·max(0, min(x, top_k) − top_{k−1}) over the row's ordinary brackets (top_0 = 0,
-    last top = ∞); with ``rate_cap`` every rate is capped (T25 of rule T8) ($)."""
-    rates = params.tax_rates().ordinary
-    if rate_cap is not None:
-        rates = tuple(min(r, rate_cap) for r in rates)
-    tops = [ZERO] + [col(f"ord_top_{k}") for k in range(1, params.N_BRACKET_BOUNDS + 1)]
-    terms = [r * _pos(pl.min_horizontal(x, tops[k + 1]) - tops[k]) for k, r in enumerate(rates[:-1])]
-    terms.append(rates[-1] * _pos(x - tops[-1]))
-    return pl.sum_horizontal(terms)
+    last top = ∞); with ``rate_cap`` every rate is capped (T25 of rule T8) ($). Evaluated as
+    max(0, max_k(rate_k·x − offset_k)), the same function: rising rates make the schedule the upper
+    envelope of its bands' lines (``params.bracket_lines``), half the arithmetic of the sum."""
+    lines = (rate * x - col(offset) if offset else rate * x for rate, offset in params.bracket_lines(rate_cap))
+    return pl.max_horizontal(ZERO, *lines)
 
 
 def ordinary_income_after(other_taxable_income: pl.Expr, cod_taxable: pl.Expr, stcg: pl.Expr,

@@ -16,10 +16,6 @@ Frame = pl.DataFrame | pl.LazyFrame
 
 #: Columns of tax_outcomes, in order (SPEC section 4, T12).
 TAX_OUTCOME_COLUMNS: tuple[str, ...] = ("property_id", "disposition") + schema.T12_QUANTITIES + schema.TAX_OUTCOME_EXTRA
-#: Wide-frame columns tax_outcomes reads: ``<d>_<quantity>``.
-TAX_OUTCOME_SOURCES: tuple[str, ...] = tuple(
-    f"{d}_{q}" for d in schema.DISPOSITIONS for q in schema.T12_QUANTITIES + schema.TAX_OUTCOME_EXTRA
-)
 REJECT_LEAD_COLUMNS: tuple[str, ...] = (*schema.LINEAGE_COLUMNS, "reasons")
 
 
@@ -76,7 +72,7 @@ def tax_outcomes(wide: Frame) -> pl.DataFrame:
     ordered by property_id, then disposition in that order. Reshaped, not recomputed."""
     lf = wide.lazy()
     names = lf.collect_schema().names()
-    missing = [c for c in ("property_id", *TAX_OUTCOME_SOURCES) if c not in names]
+    missing = [c for c in ("property_id", *schema.TAX_OUTCOME_SOURCES) if c not in names]
     if missing:
         shown = ", ".join(missing[:8]) + (f" … ({len(missing)} in all)" if len(missing) > 8 else "")
         raise KeyError(f"tax_outcomes: missing wide column(s) {shown}")

@@ -103,7 +103,7 @@ def tax_outcomes_head(wide: Frame, max_rows: int | None = None) -> tuple[pl.Data
     """The long ``tax_outcomes`` table (T12, 4 rows per property, property_id order), at most
     ``max_rows`` rows, and its full row count. Only the properties shown are reshaped."""
     lf = wide.lazy()
-    sources = ["property_id", *tables.TAX_OUTCOME_SOURCES]
+    sources = ["property_id", *schema.TAX_OUTCOME_SOURCES]
     total = 4 * lf.select(pl.len()).collect().item()
     if max_rows is not None and max_rows < total:
         properties = -(-max_rows // 4)

@@ -79,7 +79,7 @@ _QUOTE = '"'
 _CR = pa.scalar(b"\r", pa.binary())
 DEFAULT_CHUNK_ROWS = 50_000
 #: Wide columns tax_outcomes reads that results does not hold.
-WIDE_ONLY: tuple[str, ...] = tuple(c for c in tables.TAX_OUTCOME_SOURCES if c not in schema.RESULT_OUTPUTS)
+WIDE_ONLY: tuple[str, ...] = tuple(c for c in schema.TAX_OUTCOME_SOURCES if c not in schema.RESULT_OUTPUTS)
 
 
 def norm_uri(path: str) -> str:
@@ -407,7 +407,7 @@ def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
     rows = accepted[ROW]
     accepted = accepted.drop(ROW, "parse_reasons")
     wide = engine.evaluate_wide(accepted, as_of=ctx.as_of, assumptions=Assumptions.from_overrides(dict(ctx.assumptions)),
-                                cfg_defaults=dict(ctx.defaults)).collect()
+                                cfg_defaults=dict(ctx.defaults), columns=engine.OUTPUT_COLUMNS).collect()
     results = engine.results_frame(wide, accepted).drop(SRC, RN)
     results = results.hstack(wide.select([pl.col(c).alias(WIDE_PREFIX + c) for c in WIDE_ONLY]))
     results = results.with_columns(rows.alias(ROW))
@@ -477,7 +477,7 @@ def tax_outcome_rows(batches: Iterable[pa.RecordBatch], out_schema: pa.Schema | 
 def tax_outcome_inputs(evaluated: pl.Schema) -> dict[str, str]:
     """Columns of the evaluated rows that :func:`tax_outcome_rows` reads, by the name it reads them
     under (property_id, then ``<d>_<quantity>``)."""
-    return {c: (WIDE_PREFIX + c if c in WIDE_ONLY else c) for c in ("property_id", *tables.TAX_OUTCOME_SOURCES)
+    return {c: (WIDE_PREFIX + c if c in WIDE_ONLY else c) for c in ("property_id", *schema.TAX_OUTCOME_SOURCES)
             if (WIDE_PREFIX + c if c in WIDE_ONLY else c) in evaluated}
 
 
