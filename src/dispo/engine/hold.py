@@ -282,17 +282,18 @@ def cost_of_doing_nothing_annual(equity_after_tax_now: pl.Expr, alt_return_rate:
 #: tax_years.toml. A dollar more of sale price is taxed at most at those two rates together, so at
 #: least this share of it stays with the owner.
 BREAKEVEN_MIN_SLOPE: float = 1.0 - max(params.tax_rates().ordinary) - params.tax_rates().niit
-#: First step's slope: the middle of [BREAKEVEN_MIN_SLOPE, 1], which cuts the distance to the root
-#: at least by a factor (1 − m)/(1 + m) ≈ 0.26 whatever the true slope.
+#: First step's slope when the sale now is no second point (``breakeven_seed``): the middle of
+#: [BREAKEVEN_MIN_SLOPE, 1], which cuts the distance to the root at least by a factor
+#: (1 − m)/(1 + m) ≈ 0.26 whatever the true slope.
 BREAKEVEN_FIRST_SLOPE: float = (1.0 + BREAKEVEN_MIN_SLOPE) / 2
 #: T4–T11 evaluations of the root search (H6's own sale seeds it): 7 already put every one of 1.15M
 #: random rows with a root within half a cent; 8 leave one step of margin (docs/hold.md).
 BREAKEVEN_ITERATIONS: int = 8
-#: Of those, the first ones are made over every row; the others only over the rows still searching,
-#: whose |g(X)| exceeds BREAKEVEN_TOLERANCE (on 100k generated rows: 13 % after 2 iterations, 1 %
-#: after 3). A row that stops has found its root: a further secant step would move X by at most
-#: tolerance / BREAKEVEN_MIN_SLOPE (under 2e-7 $).
-BREAKEVEN_FULL_ITERATIONS: int = 2
+#: Of those, the first ones are made over every row; each of the others only over the rows still
+#: searching, whose |g(X)| exceeds BREAKEVEN_TOLERANCE (on 200k generated rows: 28 % after 1
+#: iteration, 13 % after 2, 0.4 % after 3). A row that stops has found its root: a further secant
+#: step would move X by at most tolerance / BREAKEVEN_MIN_SLOPE (under 2e-7 $).
+BREAKEVEN_FULL_ITERATIONS: int = 1
 #: $ at the horizon: |g(X)| at or below it is a root.
 BREAKEVEN_TOLERANCE: float = 1e-7
 #: The appreciation range of H9.
@@ -340,17 +341,14 @@ def breakeven_gap(breakeven_sale_amount_realized: pl.Expr, breakeven_sale_tax: p
     return breakeven_sale_amount_realized - breakeven_sale_tax + fv_hold_ex_sale - fv_sell
 
 
-def breakeven_next_amount_realized(x: pl.Expr, gap: pl.Expr, x_prev: pl.Expr | None, gap_prev: pl.Expr | None,
+def breakeven_next_amount_realized(x: pl.Expr, gap: pl.Expr, x_prev: pl.Expr, gap_prev: pl.Expr,
                                    ar_min: pl.Expr, ar_max: pl.Expr) -> pl.Expr:
     """H9, one safeguarded secant step: X − g(X)/slope, the slope being the secant through the last
-    two iterates clipped to [BREAKEVEN_MIN_SLOPE, 1] (BREAKEVEN_FIRST_SLOPE for the first step or
-    when the secant is undefined), the new X clipped to [ar_min, ar_max] ($)."""
-    if x_prev is None or gap_prev is None:
-        slope = pl.lit(BREAKEVEN_FIRST_SLOPE)
-    else:
-        secant = (gap - gap_prev) / (x - x_prev)
-        slope = (pl.when(secant.is_finite()).then(secant).otherwise(BREAKEVEN_FIRST_SLOPE)
-                 .clip(BREAKEVEN_MIN_SLOPE, 1.0))
+    two iterates clipped to [BREAKEVEN_MIN_SLOPE, 1] (BREAKEVEN_FIRST_SLOPE when there is no
+    previous iterate, null, or the secant is undefined), the new X clipped to [ar_min, ar_max] ($)."""
+    secant = (gap - gap_prev) / (x - x_prev)
+    slope = (pl.when(secant.is_finite()).then(secant).otherwise(BREAKEVEN_FIRST_SLOPE)
+             .clip(BREAKEVEN_MIN_SLOPE, 1.0))
     step = pl.when(gap == 0.0).then(0.0).otherwise(gap / slope)
     return (x - step).clip(ar_min, ar_max)
 
@@ -371,44 +369,59 @@ def breakeven_appreciation_rate(breakeven_amount_realized: pl.Expr, breakeven_sa
     return pl.when(no_root).then(None).otherwise(rate.clip(BREAKEVEN_RATE_MIN, BREAKEVEN_RATE_MAX))
 
 
+def breakeven_seed_same_tax(long_term_at_horizon: pl.Expr, disposition_long_term: pl.Expr,
+                            sec121_max_at_horizon: pl.Expr, sec121_max: pl.Expr) -> pl.Expr:
+    """H9: true when the sale now (T1) is taxed by the horizon sale's function tax_h: the same
+    character (T5) and Sec. 121 maximum (S3); the basis, income and tax parameters are the row's."""
+    return (long_term_at_horizon == disposition_long_term) & (sec121_max_at_horizon == sec121_max)
+
+
 def _breakeven_start(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """H9 search, iterate 0: the row's own horizon sale, whose gap fv_hold − fv_sell is known."""
+    """H9 search, iterate 0: the row's own horizon sale, whose gap fv_hold − fv_sell is known. When
+    the sale now is taxed by the same function (``breakeven_seed_same_tax``), it is the previous
+    iterate, so the first step is already a secant (known without a tax call: sale_tax); otherwise
+    that step uses BREAKEVEN_FIRST_SLOPE."""
+    same = breakeven_seed_same_tax(c("long_term_at_horizon"), c("disposition_long_term"),
+                                   c("sec121_max_at_horizon"), c("sec121_max"))
     return frame.with_columns(
         breakeven_ar_min=breakeven_ar_min(c("market_value"), c("selling_cost_rate"), c("hold_months")),
         breakeven_ar_max=breakeven_ar_max(c("market_value"), c("selling_cost_rate"), c("hold_months")),
         breakeven_sale_amount_realized=c("amount_realized_at_horizon"),
         breakeven_sale_tax=c("tax_sale_at_horizon"),
         breakeven_gap=c("fv_hold") - c("fv_sell"),
+        _breakeven_prev_ar=pl.when(same).then(c("sale_amount_realized")),
+        _breakeven_prev_gap=pl.when(same).then(breakeven_gap(c("sale_amount_realized"), c("sale_tax"),
+                                                             c("fv_hold_ex_sale"), c("fv_sell"))),
     )
 
 
-def _breakeven_iteration_stages(*, first: bool) -> tax.Stages:
+def _breakeven_iteration_stages() -> tax.Stages:
     """H9 search, one iterate: a secant step, T4–T11 at the new X, its gap. The previous iterate is
     kept in ``_breakeven_prev_ar`` and ``_breakeven_prev_gap`` for the next step's secant."""
     x, gap = c("breakeven_sale_amount_realized"), c("breakeven_gap")
-    x_prev, gap_prev = (None, None) if first else (c("_breakeven_prev_ar"), c("_breakeven_prev_gap"))
     stages = breakeven_sale(
-        breakeven_next_amount_realized(x, gap, x_prev, gap_prev, c("breakeven_ar_min"), c("breakeven_ar_max")),
+        breakeven_next_amount_realized(x, gap, c("_breakeven_prev_ar"), c("_breakeven_prev_gap"),
+                                       c("breakeven_ar_min"), c("breakeven_ar_max")),
         c("long_term_at_horizon"), c("sec121_max_at_horizon"))
     # The first stage reads the current iterate before it is replaced, so it also shifts it to _prev.
     stages[0] = {"_breakeven_prev_ar": x, "_breakeven_prev_gap": gap, **stages[0]}
     return [*stages, {"breakeven_gap": breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell"))}]
 
 
-def _breakeven_iteration(frame: pl.LazyFrame, *, first: bool) -> pl.LazyFrame:
+def _breakeven_iteration(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Applies one iterate; the trial sale's quantities other than BREAKEVEN_KEEP are dropped at
     once (never materialised for every row)."""
-    stages = _breakeven_iteration_stages(first=first)
+    stages = _breakeven_iteration_stages()
     scratch = [n for exprs in stages for n in exprs if n.startswith(BREAKEVEN_SALE) and n not in BREAKEVEN_KEEP]
     return tax.apply_stages(frame, stages).drop(scratch)
 
 
-def _breakeven_finish_stages(*, first: bool) -> tax.Stages:
+def _breakeven_finish_stages() -> tax.Stages:
     """H9 after the search: one more secant step that needs no tax (the root X*), then the rate."""
     return [
         {"breakeven_amount_realized": breakeven_next_amount_realized(
-            c("breakeven_sale_amount_realized"), c("breakeven_gap"), None if first else c("_breakeven_prev_ar"),
-            None if first else c("_breakeven_prev_gap"), c("breakeven_ar_min"), c("breakeven_ar_max"))},
+            c("breakeven_sale_amount_realized"), c("breakeven_gap"), c("_breakeven_prev_ar"),
+            c("_breakeven_prev_gap"), c("breakeven_ar_min"), c("breakeven_ar_max"))},
         {"breakeven_appreciation_rate": breakeven_appreciation_rate(
             c("breakeven_amount_realized"), c("breakeven_sale_amount_realized"), c("breakeven_gap"),
             c("breakeven_ar_min"), c("breakeven_ar_max"), c("market_value"), c("selling_cost_rate"),
@@ -440,29 +453,37 @@ def _add_breakeven(frame: pl.LazyFrame, keep: Collection[str] | None = None) -> 
     others are never materialised."""
     frame = _breakeven_start(frame)
     full = min(max(1, BREAKEVEN_FULL_ITERATIONS), BREAKEVEN_ITERATIONS)  # the first step is always over every row
-    for k in range(full):
-        frame = _breakeven_iteration(frame, first=k == 0)
-    finish = _breakeven_finish_stages(first=BREAKEVEN_ITERATIONS == 0)
+    for _ in range(full):
+        frame = _breakeven_iteration(frame)
+    finish = _breakeven_finish_stages()
     if BREAKEVEN_ITERATIONS > full:
         if keep is not None:
-            needed = set(keep) | _reads(_breakeven_iteration_stages(first=False)) | _reads(finish) | set(BREAKEVEN_STATE)
+            needed = set(keep) | _reads(_breakeven_iteration_stages()) | _reads(finish) | set(BREAKEVEN_STATE)
             frame = frame.select(n for n in frame.collect_schema().names() if n in needed)
-        frame = _breakeven_search_rest(frame.collect(), full).lazy()
+        frame = _breakeven_search_rest(frame.collect(), BREAKEVEN_ITERATIONS - full).lazy()
     frame = tax.apply_stages(frame, finish)
     scratch = [n for n in frame.collect_schema().names()
                if n.startswith("_breakeven_") or (n.startswith(BREAKEVEN_SALE + "_") and n not in BREAKEVEN_KEEP)]
     return frame.drop(scratch)
 
 
-def _breakeven_search_rest(frame: pl.DataFrame, done_iterations: int) -> pl.DataFrame:
-    """The search's remaining iterations over the rows still searching, the same steps as over
-    every row (where the others would stay put to within BREAKEVEN_TOLERANCE). A lazy filter lets
-    Polars gather only the columns an iteration reads; the search state ``BREAKEVEN_STATE`` of
-    those rows is written back."""
-    rows = frame.lazy().with_row_index(_BREAKEVEN_ROW).filter(c("breakeven_gap").abs() > BREAKEVEN_TOLERANCE)
-    for _ in range(BREAKEVEN_ITERATIONS - done_iterations):
-        rows = _breakeven_iteration(rows, first=False)
-    done = rows.select(_BREAKEVEN_ROW, *BREAKEVEN_STATE).collect()
+def _breakeven_search_rest(frame: pl.DataFrame, iterations: int) -> pl.DataFrame:
+    """The search's remaining ``iterations``, each over the rows still searching only (|g(X)| above
+    BREAKEVEN_TOLERANCE; a row that stops has found its root) and the columns an iteration reads;
+    the search state ``BREAKEVEN_STATE`` of the rows that moved is written back at the end."""
+    reads = _reads(_breakeven_iteration_stages()) | set(BREAKEVEN_STATE)
+    rows = (frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_BREAKEVEN_ROW),
+                                *(n for n in frame.columns if n in reads))
+            .filter(c("breakeven_gap").abs() > BREAKEVEN_TOLERANCE).collect())
+    moved = []
+    for _ in range(iterations):
+        if rows.height == 0:
+            break
+        rows = _breakeven_iteration(rows.lazy()).collect()
+        searching = rows["breakeven_gap"].abs() > BREAKEVEN_TOLERANCE
+        moved.append(rows.filter(~searching).select(_BREAKEVEN_ROW, *BREAKEVEN_STATE))
+        rows = rows.filter(searching)
+    done = pl.concat([*moved, rows.select(_BREAKEVEN_ROW, *BREAKEVEN_STATE)])
     if done.height == 0:
         return frame
     return frame.with_columns(frame[n].scatter(done[_BREAKEVEN_ROW], done[n]) for n in BREAKEVEN_STATE)
