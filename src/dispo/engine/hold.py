@@ -282,7 +282,7 @@ def cost_of_doing_nothing_annual(equity_after_tax_now: pl.Expr, alt_return_rate:
 #: tax_years.toml. A dollar more of sale price is taxed at most at those two rates together, so at
 #: least this share of it stays with the owner.
 BREAKEVEN_MIN_SLOPE: float = 1.0 - max(params.tax_rates().ordinary) - params.tax_rates().niit
-#: First step's slope when the sale now is no second point (``breakeven_seed``): the middle of
+#: First step's slope when the sale now is no second point (``breakeven_seed_same_tax``): the middle of
 #: [BREAKEVEN_MIN_SLOPE, 1], which cuts the distance to the root at least by a factor
 #: (1 − m)/(1 + m) ≈ 0.26 whatever the true slope.
 BREAKEVEN_FIRST_SLOPE: float = (1.0 + BREAKEVEN_MIN_SLOPE) / 2
