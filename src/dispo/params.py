@@ -47,8 +47,8 @@ class TaxRates:
 def tax_rates() -> TaxRates:
     r = tax_years()["rates"]
     ordinary = tuple(r["ordinary"])
-    # T(x) is evaluated as the upper envelope of the bands' lines (bracket_lines): rising rates.
-    assert all(a <= b for a, b in zip(ordinary, ordinary[1:])), "tax_years.toml: ordinary rates must rise"
+    if any(a > b for a, b in zip(ordinary, ordinary[1:])):  # T(x) is the envelope of bracket_lines
+        raise ValueError(f"tax_years.toml [rates] ordinary must not fall from one band to the next: {ordinary}")
     return TaxRates(ordinary, tuple(r["ltcg"]), r["unrecaptured_1250_max"], r["niit"])
 
 

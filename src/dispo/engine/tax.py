@@ -384,7 +384,7 @@ def add_tax(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl
     # T1–T3: amount realized, COD and deficiency of each disposition.
     settle = {"sale_amount_realized": sale_amount_realized(col("market_value"), col("selling_cost_rate")),
               "sale_cod_income": ZERO, "sale_deficiency_owed": ZERO}
-    for d in EVALUATED_DISPOSITIONS[1:]:
+    for d in (d for d in EVALUATED_DISPOSITIONS if d != "sale"):
         proceeds, is_recourse = _proceeds_and_recourse(d)
         short = shortfall(col("debt"), proceeds)
         cod = cod_income(is_recourse, short, col("deficiency_forgiven_share"))
