@@ -91,8 +91,10 @@ def _to_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
 def _money_decimal(expr: pl.Expr) -> pl.Expr:
     """Money rounded to cents as ``Decimal(38, 2)``: the CSV writer prints it as ``format_money``
     spells it (exactly two decimals), at a third of the cost of making the text here. Only for a
-    column without NaN or infinities (a decimal cannot hold them)."""
-    return round_money(expr).cast(pl.Decimal(38, MONEY_DECIMALS), strict=False)
+    column without NaN or infinities (a decimal cannot hold them). A decimal has no negative zero,
+    so ``round_money``'s −0.0 → 0.0 step is not needed here."""
+    rounded = expr.cast(pl.Float64).round(MONEY_DECIMALS, mode=MONEY_ROUND_MODE)
+    return rounded.cast(pl.Decimal(38, MONEY_DECIMALS), strict=False)
 
 
 def _csv_exprs(frame: pl.DataFrame, *, money_as_decimal: bool) -> list[pl.Expr]:
