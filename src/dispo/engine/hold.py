@@ -440,6 +440,12 @@ def _reads(stages: tax.Stages) -> set[str]:
     return reads
 
 
+@cache
+def _search_reads() -> frozenset[str]:
+    """The columns a search iteration reads from the frame, and the search state it carries."""
+    return frozenset(_reads(_breakeven_iteration_stages()) | set(BREAKEVEN_STATE))
+
+
 def _add_breakeven(frame: pl.LazyFrame, keep: Collection[str] | None = None) -> pl.LazyFrame:
     """H9 over whole columns: BREAKEVEN_ITERATIONS staged secant steps from the row's own horizon
     sale (the first BREAKEVEN_FULL_ITERATIONS over every row, the rest over the rows whose gap
@@ -458,7 +464,7 @@ def _add_breakeven(frame: pl.LazyFrame, keep: Collection[str] | None = None) -> 
     finish = _breakeven_finish_stages()
     if BREAKEVEN_ITERATIONS > full:
         if keep is not None:
-            needed = set(keep) | _reads(_breakeven_iteration_stages()) | _reads(finish) | set(BREAKEVEN_STATE)
+            needed = set(keep) | _search_reads() | _reads(finish)
             frame = frame.select(n for n in frame.collect_schema().names() if n in needed)
         frame = _breakeven_search_rest(frame.collect(), BREAKEVEN_ITERATIONS - full).lazy()
     frame = tax.apply_stages(frame, finish)
@@ -471,7 +477,7 @@ def _breakeven_search_rest(frame: pl.DataFrame, iterations: int) -> pl.DataFrame
     """The search's remaining ``iterations``, each over the rows still searching only (|g(X)| above
     BREAKEVEN_TOLERANCE; a row that stops has found its root) and the columns an iteration reads;
     the search state ``BREAKEVEN_STATE`` of the rows that moved is written back at the end."""
-    reads = _reads(_breakeven_iteration_stages()) | set(BREAKEVEN_STATE)
+    reads = _search_reads()
     rows = (frame.lazy().select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_BREAKEVEN_ROW),
                                 *(n for n in frame.columns if n in reads))
             .filter(c("breakeven_gap").abs() > BREAKEVEN_TOLERANCE).collect())

@@ -36,9 +36,10 @@ from dispo.reports.summary_json import config_digest, summary
 from dispo.reports.tables import holdings, lender_candidates, tax_outcomes
 
 __all__ = [
-    "CSV_FILES", "MANIFEST_NAME", "OUTPUT_FILES", "output_files", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet", "config_digest",
-    "format_money", "holdings", "lender_candidates", "neutralise", "read_manifest", "recover",
-    "round_money", "safe_csv_frame", "summary", "tax_outcomes", "verify", "write_outputs",
+    "CSV_FILES", "MANIFEST_NAME", "OUTPUT_FILES", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet",
+    "config_digest", "format_money", "holdings", "lender_candidates", "neutralise", "output_files", "output_set",
+    "read_manifest", "recover", "round_money", "safe_csv_frame", "summary", "tax_outcomes", "verify",
+    "write_outputs", "write_table",
 ]
 
 log = logging.getLogger("dispo.reports")
@@ -61,6 +62,23 @@ CSV_FILES: tuple[str, ...] = tuple(n for n in OUTPUT_FILES if n.endswith(".csv")
 def output_files(*, csv: bool = True) -> tuple[str, ...]:
     """OUTPUT_FILES, without the CSV twins when ``csv`` is false (``[pipeline] csv_outputs``)."""
     return OUTPUT_FILES if csv else tuple(n for n in OUTPUT_FILES if n not in CSV_FILES)
+
+
+def output_set(output_dir: str | os.PathLike[str], *, run_id: str | None = None, csv: bool = True) -> OutputSet:
+    """An :class:`OutputSet` for SPEC section 7's files. With ``csv`` false (``[pipeline]
+    csv_outputs``) the CSV twins are not part of it, and an earlier set's are removed when it is
+    committed (a run without CSVs must not leave yesterday's beside today's Parquet files)."""
+    out = OutputSet(output_dir, run_id=run_id)
+    for name in () if csv else CSV_FILES:
+        out.retire(name)
+    return out
+
+
+def write_table(out: OutputSet, name: str, frame: pl.DataFrame, *, csv: bool = True) -> None:
+    """Table ``name`` into ``out``: ``name``.csv (spreadsheet-safe; when ``csv``) and ``name``.parquet."""
+    if csv:
+        out.write_csv(f"{name}.csv", frame)
+    out.write_parquet(f"{name}.parquet", frame)
 
 
 def write_outputs(
@@ -99,14 +117,10 @@ def write_outputs(
         "tax_outcomes": tax_table.select(tables.TAX_OUTCOME_COLUMNS),
         "rejects": tables.rejects(rejects),
     }
-    with OutputSet(output_dir, run_id=run_id) as out:
-        for name in () if csv else CSV_FILES:
-            out.retire(name)
+    with output_set(output_dir, run_id=run_id, csv=csv) as out:
         out.write_parquet("results.parquet", res)
         for name, frame in built.items():
-            if csv:
-                out.write_csv(f"{name}.csv", frame)
-            out.write_parquet(f"{name}.parquet", frame)
+            write_table(out, name, frame, csv=csv)
         out.write_json("summary.json", dict(summary))
         for writer in extra_writers:
             writer(out)

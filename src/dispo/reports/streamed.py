@@ -35,7 +35,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from dispo import schema
-from dispo.reports import CSV_FILES, tables
+from dispo.reports import output_set, tables, write_table
 from dispo.reports.atomic import OutputSet
 from dispo.reports.csv_safe import write_safe_csv
 
@@ -259,9 +259,7 @@ def write_outputs_streamed(
     sort_dir = chunks.scratch / "sort"
     sort_dir.mkdir()
     try:
-        with OutputSet(output_dir, run_id=run_id) as out:
-            for retired in () if csv else CSV_FILES:
-                out.retire(retired)
+        with output_set(output_dir, run_id=run_id, csv=csv) as out:
             results_path = out.adopt("results.parquet", chunks.results_path)
             keys = pl.read_parquet(results_path, glob=False, columns=[
                 "property_id", "sell_advantage_pv", "lender_savings_vs_foreclosure", "loss_mit_candidate"])
@@ -290,9 +288,7 @@ def write_outputs_streamed(
             tax_empty = pl.read_parquet(chunks.tax_dir / "part-00000.parquet", glob=False, n_rows=0)
             _stream_table(out, "tax_outcomes", tax.sorted_frames(), tax_columns,
                           tax_empty.with_columns(pl.lit(None, pl.UInt64).alias(_POS)), rank=False, csv=csv)
-            if csv:
-                out.write_csv("rejects.csv", rejects_table)
-            out.write_parquet("rejects.parquet", rejects_table)
+            write_table(out, "rejects", rejects_table, csv=csv)
             out.write_json("summary.json", dict(summary))
             for writer in extra_writers:
                 writer(out)

@@ -565,13 +565,9 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
                                  "default_parallelism": spark.sparkContext.defaultParallelism,
                                  "results_parts": len(_parts(work / RESULTS_DIR))}},
             )
-            with reports.OutputSet(cfg.output_dir) as out:
-                for retired in () if cfg.csv_outputs else reports.CSV_FILES:
-                    out.retire(retired)
+            with reports.output_set(cfg.output_dir, csv=cfg.csv_outputs) as out:
                 for name, frame in built.items():
-                    if cfg.csv_outputs:
-                        out.write_csv(f"{name}.csv", frame)
-                    out.write_parquet(f"{name}.parquet", frame)
+                    reports.write_table(out, name, frame, csv=cfg.csv_outputs)
                 out.write_json("summary.json", summary)
             files = [out.output_dir / n for n in out.committed]
             files.append(_replace_results(cfg.output_dir, work / RESULTS_DIR, work))
