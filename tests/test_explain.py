@@ -88,7 +88,14 @@ def test_rule_ids_come_from_the_docstrings():
     assert ex.rule_for("v_reo_sale").rule == "L4"
     assert ex.rule_for("depreciation").rule == "D1"
     assert ex.rule_for("sec121_max").rule == "S3"
-    assert ex.rule_for("foreclosure_tax") == ex.Rule(*ex.INLINE["tax"], "")
+    foreclosure_tax = ex.rule_for("foreclosure_tax")  # T3: the deed-in-lieu's value, made by T11
+    assert foreclosure_tax.rule == "T11" and foreclosure_tax.source == "dispo.engine.tax.tax"
+    assert foreclosure_tax.formula.startswith("ordinary_tax + tax_1250 + ltcg_tax + niit")
+    assert "deed_in_lieu_tax" in foreclosure_tax.formula
+    v = ex.rule_for("v_reo_sale")
+    assert v.source == "dispo.engine.lender.discount_factor" and "t = months_to_reo_sale" in v.formula
+    assert ex.rule_for("breakeven_amount_realized").rule == "H9"
+    assert ex.rule_for("sec121_max_at_horizon").rule == "H6/S3"
 
 
 @pytest.mark.parametrize("doc,rule,words", [

@@ -1,14 +1,14 @@
 """``dispo explain``: every intermediate value of one property, in SPEC order, with its rule id and
 its formula in words.
 
-Where the words come from: each column of the engine's wide frame is computed by a function named
-after it in ``dispo.engine.{defaults,shared,tax,lender,hold,dates}`` whose docstring starts with
-the SPEC rule id (``"L4: min(claim, …)"``). :func:`rule_for` finds that function by introspection
-and splits its docstring into the rule id and the formula; nothing is restated here except for the
-handful of columns that are plain sums written inline in the engine (``ALIASES``, ``INLINE``).
-Prefixed columns map to the function of their quantity: ``short_sale_gain`` → ``tax.gain``,
-``horizon_sale_tax`` → T11 of the horizon sale (H6), ``lender_loss_foreclosure`` →
-``lender.lender_loss``, ``v_reo_sale`` → ``lender.discount_factor``.
+Where the words come from: each column of the engine's wide frame is made by a function whose
+docstring starts with the rule id of docs/spec.md (``"L4: min(claim, …)"``). :func:`rule_for` asks
+the engine's graph (``dispo.engine.graph.producer``) which function made the column and splits its
+docstring into the rule id and the formula; nothing is restated here. A family's column names its
+function and the names it was bound to: ``short_sale_gain`` → ``tax.gain``, ``horizon_sale_tax`` →
+T11 of the horizon sale (H6/T11), ``lender_loss_foreclosure`` → ``lender.lender_loss``,
+``v_reo_sale`` → ``lender.discount_factor`` at t = months_to_reo_sale. Computed defaults come from
+``dispo.engine.defaults``.
 
 Two sources of the row:
 
@@ -44,44 +44,16 @@ from dispo.errors import DispoError
 
 # --- rule ids and formulas from the engine's docstrings --------------------------------------------
 
-#: Engine modules searched for a function named after a column, in this order.
-ENGINE_MODULES = ("shared", "tax", "lender", "hold", "defaults", "dates")
-#: Section of SPEC each module implements, the rule shown when a docstring has no rule id.
+#: Section of SPEC (docs/spec.md) each engine module implements, the rule shown when a docstring
+#: has no rule id.
 MODULE_SECTION = {"shared": "§3", "tax": "§4", "lender": "§5", "hold": "§6", "defaults": "§1", "dates": "§3"}
-#: Columns computed by a function of another name (module.function, rule shown).
-ALIASES: dict[str, tuple[str, str | None]] = {
-    "sec121_eligible_at_horizon": ("shared.sec121_eligible", "H6/S2"),
-    "sec121_max_at_horizon": ("shared.sec121_max", "H6/S3"),
-    "disposition_long_term": ("dates.is_long_term", "T5"),
-    "reo_net_foreclosure": ("lender.reo_net", "L3"),
-    "reo_net_deed_in_lieu": ("lender.reo_net", "L3"),
-    "short_sale_borrower_net": ("tax.workout_borrower_net", "B1"),
-    "deed_in_lieu_borrower_net": ("tax.workout_borrower_net", "B1"),
-    "breakeven_amount_realized": ("hold.breakeven_next_amount_realized", "H9"),
-}
-#: Quantities of a disposition (``<d>_<q>``) the engine writes inline: rule and formula in words
-#: (SPEC section 4).
-INLINE: dict[str, tuple[str, str]] = {
-    "tax": ("T11", "ordinary_tax + tax_1250 + ltcg_tax + niit ($; negative when a deductible loss saves tax)."),
-    "cod_excluded": ("T6", "cod_excluded_bankruptcy + cod_excluded_qpri + cod_excluded_insolvency ($)."),
-    "cod_taxable": ("T6", "cod_income − all exclusions ($)."),
-    "long_term": ("T5", "long-term when the disposition date is later than add_months(purchase_date, 12)."),
-    "sec121_max": ("S3", "the Sec. 121 exclusion available to this disposition (rule S3) ($)."),
-    "recourse": ("T3", "recourse of the debt settled (the row's recourse after rule R1)."),
-    "cod_income": ("T1", "a sale cancels no debt: 0 ($)."),
-    "deficiency_owed": ("T1", "a sale leaves no debt owed: 0 ($)."),
-    "shortfall": ("T2/T3", "max(0, debt − proceeds), N for a short sale, FMV otherwise ($)."),
-}
 #: Columns joined from data files (not computed): where each comes from.
 STATE_FACTS = tuple(c for c in params.state_frame().columns if c != "state")
 TAX_PARAMS = tuple(c for c in params.tax_param_frame().columns if c not in ("tax_year", "filing_status"))
 #: Prefixes of columns holding a disposition's T1–T11 quantities.
 DISPOSITION_PREFIXES = tuple(sorted(schema.DISPOSITIONS, key=len, reverse=True))
+#: Prefixes of the hold engine's sales (H6's horizon sale, H9's trial sale).
 SALE_PREFIXES = ("horizon_sale", "breakeven_sale")
-#: Suffix families: column prefix → function (the rest of the name is the option or time).
-FAMILIES = (("lender_loss_", "lender.lender_loss", "L6"), ("lender_severity_", "lender.lender_severity", "L6"),
-            ("years_to_new_mortgage_", "tax.years_to_new_mortgage", "B1"),
-            ("v_", "lender.discount_factor", None), ("a_", "lender.annuity_factor", None))
 
 _RULE_RE = re.compile(r"^(?P<rule>[A-Z]\d+(?:\.\d+)?(?:/[A-Z]\d+(?:\.\d+)?)*)(?P<helper>\s+helper)?")
 _SPEC_RE = re.compile(r"^SPEC\s+(?P<section>\d+)")
@@ -91,7 +63,7 @@ _SPEC_RE = re.compile(r"^SPEC\s+(?P<section>\d+)")
 class Rule:
     rule: str
     formula: str
-    source: str  # module.function the words were taken from, or "" (inline / data)
+    source: str  # module.function the words were taken from, or "" (data)
 
 
 def _skip_parenthetical(text: str) -> str:
@@ -127,43 +99,21 @@ def parse_docstring(doc: str | None, default_rule: str) -> tuple[str, str]:
     return rule, first
 
 
-@cache
-def _engine_functions() -> dict[str, dict[str, Callable[..., Any]]]:
-    import importlib
-
-    out = {}
-    for name in ENGINE_MODULES:
-        module = importlib.import_module(f"dispo.engine.{name}")
-        out[name] = {n: f for n, f in inspect.getmembers(module, inspect.isfunction)
-                     if f.__module__ == module.__name__ and not n.startswith("_")}
-    return out
-
-
-def _from_function(qualified: str, rule: str | None = None) -> Rule:
-    module, fn = qualified.split(".")
-    f = _engine_functions()[module][fn]
-    parsed_rule, words = parse_docstring(f.__doc__, MODULE_SECTION[module])
-    return Rule(rule or parsed_rule, words, f"dispo.engine.{qualified}")
-
-
-def _has_function(qualified: str) -> bool:
-    module, fn = qualified.split(".")
-    return fn in _engine_functions().get(module, {})
-
-
-def _lookup(name: str, modules: tuple[str, ...] = ENGINE_MODULES) -> str | None:
-    functions = _engine_functions()
-    for module in modules:
-        if name in functions[module]:
-            return f"{module}.{name}"
-    return None
+def _from_function(fn: Callable[..., Any], outer: str = "") -> Rule:
+    """The rule and words of ``fn``'s docstring; ``outer`` (the rule that applies it: ``H6`` for
+    the horizon sale's T4) goes first, or replaces a bare section."""
+    module = fn.__module__.rsplit(".", 1)[-1]
+    rule, words = parse_docstring(fn.__doc__, MODULE_SECTION.get(module, ""))
+    if outer and outer != rule:
+        rule = outer if rule.startswith("§") else f"{outer}/{rule}"
+    return Rule(rule, words, f"{fn.__module__}.{fn.__name__}")
 
 
 @cache
 def rule_for(column: str) -> Rule:
-    """The rule id and the formula in words of a wide-frame column (see the module docstring)."""
-    if column in ALIASES and _has_function(ALIASES[column][0]):
-        return _from_function(*ALIASES[column])
+    """The rule id and the formula in words of a wide-frame column: the docstring of the function
+    the engine's graph says made it (``graph.producer``), with the names its parameters were bound
+    to when they differ from theirs (``v_reo_sale``: ``[j = lender_j, t = months_to_reo_sale]``)."""
     if column in schema.BY_NAME:
         return _input_rule(column)
     if column in STATE_FACTS:
@@ -173,54 +123,28 @@ def rule_for(column: str) -> Rule:
                           "last year for a later one.", "")
     if column in TAX_PARAMS:
         return Rule("data", f"data/tax_years.toml for (tax_year, filing_status): {column}.", "")
-    found = _lookup(column)
-    if found:
-        return _from_function(found)
-    for prefix in (*SALE_PREFIXES, *DISPOSITION_PREFIXES):
-        if column.startswith(prefix + "_"):
-            q = column[len(prefix) + 1:]
-            outer = {"horizon_sale": "H6", "breakeven_sale": "H9"}.get(prefix)
-            is_sale = prefix in ("sale", *SALE_PREFIXES)
-            if outer and q == "amount_realized":
-                return Rule(outer, _SALE_AR[prefix], "")
-            if is_sale and q in ("cod_income", "deficiency_owed"):
-                r = Rule(*INLINE[q], "")
-            elif (found := _lookup(q, ("tax",))) is not None:
-                r = _from_function(found)
-            elif q in INLINE:
-                r = Rule(*INLINE[q], "")
-            else:
-                continue
-            return dataclasses.replace(r, rule=f"{outer}/{r.rule}" if outer else r.rule)
-    for prefix, qualified, rule in FAMILIES:
-        if column.startswith(prefix):
-            r = _from_function(qualified, rule)
-            if prefix in ("v_", "a_"):
-                t = column[len(prefix):]
-                r = dataclasses.replace(r, rule=_time_rule(t), formula=f"at t = {_TIMES.get(t, t)}: {r.formula}")
-            return r
-    return Rule("", "(an intermediate with no engine function of its name: see the engine stage that adds it)", "")
+    from dispo.engine import graph
 
-
-#: Amount realized of the hold engine's sales.
-_SALE_AR = {"horizon_sale": "amount_realized_at_horizon: value_at_horizon·(1 − selling_cost_rate) ($).",
-            "breakeven_sale": "the root search's last trial amount realized X ($)."}
-
-#: The time each v_/a_ column is taken at (SPEC 5).
-_TIMES = {"short_sale": "Tss (months_to_short_sale)", "foreclosure_sale": "Tfc (foreclosure_months)",
-          "reo_sale": "Treo (months_to_reo_sale)", "dil": "Tdil (months_to_dil)",
-          "dil_reo_sale": "Tr (months_to_dil_reo_sale)"}
-
-
-def _time_rule(t: str) -> str:
-    return {"short_sale": "L1", "foreclosure_sale": "L4", "reo_sale": "L4", "dil": "L5", "dil_reo_sale": "L5"}.get(t, "§5")
+    made_by = graph.producer(column)
+    if made_by is None:
+        return Rule("", "(an intermediate with no engine function of its name: see engine/graph.py)", "")
+    if isinstance(made_by, graph.Step):
+        return _from_function(made_by.explains[column], made_by.rule)
+    r = _from_function(made_by.fn, made_by.rule)
+    if made_by.copy_of is not None:
+        return dataclasses.replace(r, formula=f"{r.formula} [the same value as {made_by.copy_of}]")
+    bound = [f"{p} = {s}" if isinstance(s, str) else f"{p} = a constant" for p, s in made_by.sources().items()
+             if not isinstance(s, str) or s != p]
+    return dataclasses.replace(r, formula=f"{r.formula} [{', '.join(bound)}]") if bound else r
 
 
 def _input_rule(column: str) -> Rule:
+    from dispo.engine import defaults
+
     c = schema.BY_NAME[column]
-    found = _lookup(column, ("defaults",))
-    if found:  # a computed default (R1, S1, H0, H1 …): its rule and words
-        r = _from_function(found)
+    fn = getattr(defaults, column, None)
+    if inspect.isfunction(fn) and fn.__module__ == defaults.__name__:  # a computed default (R1, S1, H0, H1 …)
+        r = _from_function(fn)
         words = re.sub(rf"^{re.escape(column)} default:\s*", "", r.formula)
         return Rule(r.rule, f"input; default: {words}", r.source)
     default = c.default_text()

@@ -3,15 +3,16 @@
 ``evaluate`` is the one entry point; the pipeline runner, the Python API and the Spark partition
 function all call it. It never touches files.
 
-Stages, in SPEC order, each a function ``add_*(frame, *, as_of, assumptions) -> frame``:
+Two stages:
 
-1. ``defaults.apply_defaults`` – SPEC section 1 defaults (R1, S1, H0, H1 …)
-2. ``shared.add_shared``       – section 3 (D1, S2, S3 …)
-3. ``tax.add_tax``             – section 4 (T1–T12, B1)
-4. ``lender.add_lender``       – section 5 (L1–L9)
-5. ``hold.add_hold``           – section 6 (H2–H9)
+1. ``defaults.apply_defaults`` – SPEC section 1 defaults (R1, S1, H0, H1 …), in docs/spec.md;
+2. ``graph.build().apply``     – every rule of sections 3–6: the functions of the rule modules
+   ``shared`` (section 3: D1, S2, S3), ``tax`` (section 4: T1–T12, B1), ``lender`` (section 5:
+   L1–L9) and ``hold`` (section 6: H2–H9), each named after the column it makes, ordered by their
+   signatures into one ``with_columns`` per layer (see engine/graph.py, "How to add a rule").
+   Only the producers of the requested ``columns`` run.
 
-Between stages the frame is "wide": the schema columns after defaults, the state facts of
+Between the stages the frame is "wide": the schema columns after defaults, the state facts of
 ``data/states.csv`` (``judicial``, ``foreclosure_days``, ``foreclosure_legal_cost``,
 ``purchase_money_nonrecourse``, ``short_sale_nonrecourse``), the tax parameters of the row's
 (tax_year, filing_status) from ``params.tax_param_frame()`` and every intermediate column. The
@@ -26,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from dispo import params, schema
-from dispo.engine import defaults, hold, lender, shared, tax
+from dispo.engine import defaults, graph
 from dispo.params import Assumptions
 
 __all__ = ["OUTPUT_COLUMNS", "RESULT_COLUMNS", "evaluate", "evaluate_wide", "results_frame"]
@@ -57,9 +58,7 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     lf = _attach(lf, params.state_frame(), ["state"])
     lf = defaults.apply_defaults(lf, as_of=as_of, assumptions=assumptions, cfg=cfg)
     lf = _attach(lf, params.tax_param_frame(), ["tax_year", "filing_status"])
-    for stage in (shared.add_shared, tax.add_tax, lender.add_lender):
-        lf = stage(lf, as_of=as_of, assumptions=assumptions)
-    lf = hold.add_hold(lf, as_of=as_of, assumptions=assumptions, keep=columns)
+    lf = graph.build().apply(lf, as_of=as_of, assumptions=assumptions, columns=columns)
     if columns is not None:
         wanted = set(columns)
         lf = lf.select(n for n in lf.collect_schema().names() if n in wanted)

@@ -9,9 +9,10 @@ Both sides are valued at the horizon ``H = hold_months`` months from ``as_of``:
   value, paying the liens still owed and the tax of that later sale (H6).
 
 Each function is named after the column it produces, takes the columns it needs as expressions
-(floats for assumptions), cites its rule and returns an expression; ``add_hold`` applies them in
-stages. Money in dollars; rates are decimals; monthly rates are per month; months are months.
-Helpers that produce no column start with ``_``.
+(floats for assumptions), cites its rule and returns an expression; ``engine/graph.py`` wires them by
+their signatures (``WIRING`` below: the horizon sale's T4–T11 family and H9's search step). Money
+in dollars; rates are decimals; monthly rates are per month; months are months. Helpers that
+produce no column start with ``_`` or are listed in ``HELPERS``.
 
 H9 (the break-even appreciation rate) is the only rule that is not a closed form. It is solved for
 every row at once by a fixed number of safeguarded secant steps on the horizon sale's amount
@@ -27,11 +28,11 @@ from functools import cache
 import polars as pl
 
 from dispo import params, schema
-from dispo.engine import dates, shared, tax
+from dispo.engine import dates, graph, shared, tax
 from dispo.engine.numerics import expm1
-from dispo.params import Assumptions
 
 c = pl.col
+Stages = list[dict[str, pl.Expr]]
 
 # --- numerics shared by H4, H5 --------------------------------------------------------------------
 
@@ -215,16 +216,6 @@ def amount_realized_at_horizon(value_at_horizon: pl.Expr, selling_cost_rate: pl.
     return value_at_horizon * (1.0 - selling_cost_rate)
 
 
-def horizon_sale(amount_realized_at_horizon: pl.Expr, long_term_at_horizon: pl.Expr,
-                 sec121_max_at_horizon: pl.Expr) -> tax.Stages:
-    """H6: T1–T11 for a sale on horizon_date at value_at_horizon, as the tax stage's staged
-    expressions (columns ``horizon_sale_<quantity>``: gain, excluded_gain, ltcg, …, tax). Same
-    depreciation, basis, occupancy, income and tax_year parameters as today (read by name from the
-    wide frame); a sale cancels no debt; Sec. 121 from the slid windows."""
-    return tax.disposition(HORIZON_SALE, amount_realized=amount_realized_at_horizon, cod_income=pl.lit(0.0),
-                           long_term=long_term_at_horizon, sec121_max=sec121_max_at_horizon)
-
-
 def tax_sale_at_horizon(horizon_sale_tax: pl.Expr) -> pl.Expr:
     """H6: the horizon sale's tax T11 ($; negative when a deductible loss saves tax)."""
     return horizon_sale_tax
@@ -326,14 +317,6 @@ def breakeven_ar_max(market_value: pl.Expr, selling_cost_rate: pl.Expr, hold_mon
                                       selling_cost_rate)
 
 
-def breakeven_sale(breakeven_sale_amount_realized: pl.Expr, long_term_at_horizon: pl.Expr,
-                   sec121_max_at_horizon: pl.Expr) -> tax.Stages:
-    """H9: the horizon sale of H6 at a trial amount realized X, as staged T4–T11 expressions
-    (columns ``breakeven_sale_<quantity>``; ``breakeven_sale_tax`` is tax_h(X))."""
-    return tax.disposition(BREAKEVEN_SALE, amount_realized=breakeven_sale_amount_realized, cod_income=None,
-                           long_term=long_term_at_horizon, sec121_max=sec121_max_at_horizon)
-
-
 def breakeven_gap(breakeven_sale_amount_realized: pl.Expr, breakeven_sale_tax: pl.Expr, fv_hold_ex_sale: pl.Expr,
                   fv_sell: pl.Expr) -> pl.Expr:
     """H9 g(X) = fv_hold − fv_sell when the horizon sale realizes X: X − tax_h(X) + fv_hold_ex_sale −
@@ -376,16 +359,14 @@ def breakeven_seed_same_tax(long_term_at_horizon: pl.Expr, disposition_long_term
     return (long_term_at_horizon == disposition_long_term) & (sec121_max_at_horizon == sec121_max)
 
 
-def _breakeven_start(frame: pl.LazyFrame) -> pl.LazyFrame:
+def _breakeven_start() -> dict[str, pl.Expr]:
     """H9 search, iterate 0: the row's own horizon sale, whose gap fv_hold − fv_sell is known. When
     the sale now is taxed by the same function (``breakeven_seed_same_tax``), it is the previous
     iterate, so the first step is already a secant (known without a tax call: sale_tax); otherwise
     that step uses BREAKEVEN_FIRST_SLOPE."""
     same = breakeven_seed_same_tax(c("long_term_at_horizon"), c("disposition_long_term"),
                                    c("sec121_max_at_horizon"), c("sec121_max"))
-    return frame.with_columns(
-        breakeven_ar_min=breakeven_ar_min(c("market_value"), c("selling_cost_rate"), c("hold_months")),
-        breakeven_ar_max=breakeven_ar_max(c("market_value"), c("selling_cost_rate"), c("hold_months")),
+    return dict(
         breakeven_sale_amount_realized=c("amount_realized_at_horizon"),
         breakeven_sale_tax=c("tax_sale_at_horizon"),
         breakeven_gap=c("fv_hold") - c("fv_sell"),
@@ -395,17 +376,17 @@ def _breakeven_start(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _breakeven_iteration_stages() -> tax.Stages:
+def _breakeven_iteration_stages() -> Stages:
     """H9 search, one iterate: a secant step, T4–T11 at the new X, its gap. The previous iterate is
     kept in ``_breakeven_prev_ar`` and ``_breakeven_prev_gap`` for the next step's secant."""
     x, gap = c("breakeven_sale_amount_realized"), c("breakeven_gap")
-    stages = breakeven_sale(
-        breakeven_next_amount_realized(x, gap, c("_breakeven_prev_ar"), c("_breakeven_prev_gap"),
-                                       c("breakeven_ar_min"), c("breakeven_ar_max")),
-        c("long_term_at_horizon"), c("sec121_max_at_horizon"))
-    # The first stage reads the current iterate before it is replaced, so it also shifts it to _prev.
-    stages[0] = {"_breakeven_prev_ar": x, "_breakeven_prev_gap": gap, **stages[0]}
-    return [*stages, {"breakeven_gap": breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell"))}]
+    step = {"_breakeven_prev_ar": x, "_breakeven_prev_gap": gap,  # the current iterate becomes the previous
+            "breakeven_sale_amount_realized": breakeven_next_amount_realized(
+                x, gap, c("_breakeven_prev_ar"), c("_breakeven_prev_gap"), c("breakeven_ar_min"),
+                c("breakeven_ar_max"))}
+    trial_sale = graph.stages(BREAKEVEN_SALE_NODES)
+    return [step, *trial_sale,
+            {"breakeven_gap": breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell"))}]
 
 
 def _breakeven_iteration(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -413,23 +394,20 @@ def _breakeven_iteration(frame: pl.LazyFrame) -> pl.LazyFrame:
     once (never materialised for every row)."""
     stages = _breakeven_iteration_stages()
     scratch = [n for exprs in stages for n in exprs if n.startswith(BREAKEVEN_SALE) and n not in BREAKEVEN_KEEP]
-    return tax.apply_stages(frame, stages).drop(scratch)
+    return _apply_stages(frame, stages).drop(scratch)
 
 
-def _breakeven_finish_stages() -> tax.Stages:
-    """H9 after the search: one more secant step that needs no tax (the root X*), then the rate."""
+def _breakeven_finish_stages() -> Stages:
+    """H9 after the search: one more secant step that needs no tax (the root X*); the rate is the
+    node breakeven_appreciation_rate."""
     return [
         {"breakeven_amount_realized": breakeven_next_amount_realized(
             c("breakeven_sale_amount_realized"), c("breakeven_gap"), c("_breakeven_prev_ar"),
             c("_breakeven_prev_gap"), c("breakeven_ar_min"), c("breakeven_ar_max"))},
-        {"breakeven_appreciation_rate": breakeven_appreciation_rate(
-            c("breakeven_amount_realized"), c("breakeven_sale_amount_realized"), c("breakeven_gap"),
-            c("breakeven_ar_min"), c("breakeven_ar_max"), c("market_value"), c("selling_cost_rate"),
-            c("hold_months"))},
     ]
 
 
-def _reads(stages: tax.Stages) -> set[str]:
+def _reads(stages: Stages) -> set[str]:
     """The columns ``stages`` read from the frame they are applied to (not made by an earlier stage)."""
     made: set[str] = set()
     reads: set[str] = set()
@@ -457,7 +435,7 @@ def _add_breakeven(frame: pl.LazyFrame, keep: Collection[str] | None = None) -> 
     The search's last iterations run on a collected frame; ``keep`` (the columns the caller will
     use, None for all) limits that frame to those and the ones the search still reads, so the
     others are never materialised."""
-    frame = _breakeven_start(frame)
+    frame = frame.with_columns(**_breakeven_start())
     full = min(max(1, BREAKEVEN_FULL_ITERATIONS), BREAKEVEN_ITERATIONS)  # the first step is always over every row
     for _ in range(full):
         frame = _breakeven_iteration(frame)
@@ -467,7 +445,7 @@ def _add_breakeven(frame: pl.LazyFrame, keep: Collection[str] | None = None) -> 
             needed = set(keep) | _search_reads() | _reads(finish)
             frame = frame.select(n for n in frame.collect_schema().names() if n in needed)
         frame = _breakeven_search_rest(frame.collect(), BREAKEVEN_ITERATIONS - full).lazy()
-    frame = tax.apply_stages(frame, finish)
+    frame = _apply_stages(frame, finish)
     scratch = [n for n in frame.collect_schema().names()
                if n.startswith("_breakeven_") or (n.startswith(BREAKEVEN_SALE + "_") and n not in BREAKEVEN_KEEP)]
     return frame.drop(scratch)
@@ -495,82 +473,41 @@ def _breakeven_search_rest(frame: pl.DataFrame, iterations: int) -> pl.DataFrame
     return frame.with_columns(frame[n].scatter(done[_BREAKEVEN_ROW], done[n]) for n in BREAKEVEN_STATE)
 
 
-# --- the stage ----------------------------------------------------------------------------------
+def _apply_stages(frame: pl.LazyFrame, stages: Stages) -> pl.LazyFrame:
+    """Adds the columns of each stage in order."""
+    for exprs in stages:
+        frame = frame.with_columns(**exprs)
+    return frame
 
 
-def add_hold(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions,
-             keep: Collection[str] | None = None) -> pl.LazyFrame:
-    """Adds the section 6 columns (H2–H9) and the intermediates alt_monthly_rate, note_monthly_rate,
-    amortizing_months, horizon_date, months_owned_last_5y_at_horizon, months_lived_last_5y_at_horizon,
-    sec121_eligible_at_horizon, sec121_max_at_horizon, long_term_at_horizon,
-    amount_realized_at_horizon, the horizon sale's T4–T11 quantities ``horizon_sale_*``,
-    fv_hold_ex_sale and the H9 search columns ``breakeven_*`` (for ``dispo explain``).
+# --- wiring (engine/graph.py) ---------------------------------------------------------------------
 
-    Expects the wide frame after the tax stage (``payoff``, ``months_held``, ``sale_tax``,
-    ``sec121_limit`` …). ``keep``: the columns the caller needs (``_add_breakeven``), None for all."""
-    frame = (
-        frame.with_columns(  # H2, H3, H4, H5 (inputs only), H6 windows
-            net_rent_monthly=net_rent_monthly(c("rent_monthly"), c("vacancy_rate"), c("management_fee_rate"),
-                                              c("occupancy")),
-            costs_ex_pi=costs_ex_pi(c("property_tax_annual"), c("insurance_annual"), c("hoa_monthly"),
-                                    c("maintenance_monthly"), c("utilities_monthly"), c("second_lien_payment")),
-            net_sale_proceeds_now=net_sale_proceeds_now(c("market_value"), c("selling_cost_rate")),
-            tax_sale_now=tax_sale_now(c("sale_tax")),
-            alt_monthly_rate=alt_monthly_rate(c("alt_return_rate")),
-            value_at_horizon=value_at_horizon(c("market_value"), c("appreciation_rate"), c("hold_months")),
-            amortizing_months=amortizing_months(c("hold_months"), c("remaining_term_months")),
-            note_monthly_rate=note_monthly_rate(c("interest_rate")),
-            horizon_date=horizon_date(as_of, c("hold_months")),
-            months_owned_last_5y_at_horizon=months_owned_last_5y_at_horizon(c("months_held"), c("hold_months")),
-            months_lived_last_5y_at_horizon=months_lived_last_5y_at_horizon(c("occupancy"),
-                                                                            c("months_lived_last_5y"),
-                                                                            c("hold_months")),
-        )
-        .with_columns(
-            monthly_burn=monthly_burn(c("costs_ex_pi"), c("monthly_pi"), c("net_rent_monthly")),
-            loss_on_sale_now=loss_on_sale_now(c("purchase_price"), c("capital_improvements"),
-                                              c("net_sale_proceeds_now")),
-            equity_after_tax_now=equity_after_tax_now(c("net_sale_proceeds_now"), c("payoff"), c("tax_sale_now")),
-            balance_at_horizon=balance_at_horizon(c("first_lien_balance"), c("note_monthly_rate"), c("monthly_pi"),
-                                                  c("amortizing_months")),
-            fv_flows=fv_flows(c("net_rent_monthly"), c("costs_ex_pi"), c("monthly_pi"), c("alt_monthly_rate"),
-                              c("hold_months"), c("amortizing_months")),
-            amount_realized_at_horizon=amount_realized_at_horizon(c("value_at_horizon"), c("selling_cost_rate")),
-            long_term_at_horizon=long_term_at_horizon(c("purchase_date"), c("horizon_date")),
-            sec121_eligible_at_horizon=shared.sec121_eligible(c("months_owned_last_5y_at_horizon"),
-                                                              c("months_lived_last_5y_at_horizon"),
-                                                              c("sec121_used_last_2y")),
-        )
-        .with_columns(
-            breakeven_months=breakeven_months(c("loss_on_sale_now"), c("monthly_burn")),
-            fv_sell=fv_sell(c("equity_after_tax_now"), c("alt_monthly_rate"), c("hold_months")),
-            sec121_max_at_horizon=shared.sec121_max(c("sec121_eligible_at_horizon"),
-                                                    c("months_owned_last_5y_at_horizon"),
-                                                    c("months_lived_last_5y_at_horizon"),
-                                                    c("sec121_used_last_2y"), c("hardship"), c("sec121_limit")),
-            fv_hold_ex_sale=fv_hold_ex_sale(c("fv_flows"), c("balance_at_horizon"), c("second_lien_balance"),
-                                            c("arrears")),
-            cost_of_doing_nothing_annual=cost_of_doing_nothing_annual(
-                c("equity_after_tax_now"), c("alt_return_rate"), c("market_value"), c("appreciation_rate"),
-                c("net_rent_monthly"), c("costs_ex_pi"), c("first_lien_balance"), c("interest_rate")),
-        )
-    )
-    frame = tax.apply_stages(frame, horizon_sale(c("amount_realized_at_horizon"), c("long_term_at_horizon"),
-                                                 c("sec121_max_at_horizon")))  # H6
-    frame = (
-        frame.with_columns(
-            tax_sale_at_horizon=tax_sale_at_horizon(c("horizon_sale_tax")),
-        )
-        .with_columns(  # H7
-            fv_hold=fv_hold(c("value_at_horizon"), c("selling_cost_rate"), c("balance_at_horizon"),
-                            c("second_lien_balance"), c("arrears"), c("tax_sale_at_horizon"), c("fv_flows")),
-        )
-        .with_columns(  # H8
-            sell_advantage_pv=sell_advantage_pv(c("fv_sell"), c("fv_hold"), c("alt_monthly_rate"),
-                                                c("hold_months")),
-        )
-        .with_columns(
-            hold_recommendation=hold_recommendation(c("sell_advantage_pv")),
-        )
-    )
-    return _add_breakeven(frame, keep)  # H9
+HELPERS = (breakeven_gap, breakeven_next_amount_realized, breakeven_seed_same_tax)
+
+#: H9: the search's trial sale at X = breakeven_sale_amount_realized (outside the graph: the search
+#: applies it once per iterate); ``breakeven_sale_tax`` is tax_h(X).
+BREAKEVEN_SALE_NODES = tax.disposition(BREAKEVEN_SALE, long_term="long_term_at_horizon",
+                                       sec121_max="sec121_max_at_horizon", cancels=False, rule="H9")
+#: The columns the search writes, and the function that explains each (``dispo explain``).
+BREAKEVEN_WRITES = {"breakeven_sale_amount_realized": breakeven_next_amount_realized, "breakeven_sale_tax": tax.tax,
+                    "breakeven_gap": breakeven_gap, "breakeven_amount_realized": breakeven_next_amount_realized}
+
+
+def _breakeven_step_reads() -> tuple[str, ...]:
+    """The columns of the wide frame the H9 search reads."""
+    reads = _reads([_breakeven_start()]) | _search_reads() | _reads(_breakeven_finish_stages())
+    return tuple(sorted(reads - set(BREAKEVEN_STATE) - set(BREAKEVEN_WRITES)))
+
+
+WIRING = [
+    graph.node("sec121_eligible_at_horizon", shared.sec121_eligible, rule="H6",
+               months_owned_last_5y="months_owned_last_5y_at_horizon",
+               months_lived_last_5y="months_lived_last_5y_at_horizon"),
+    graph.node("sec121_max_at_horizon", shared.sec121_max, rule="H6", sec121_eligible="sec121_eligible_at_horizon",
+               months_owned_last_5y="months_owned_last_5y_at_horizon",
+               months_lived_last_5y="months_lived_last_5y_at_horizon"),
+    # H6: T4–T11 of the sale at the horizon; a sale cancels no debt.
+    *tax.disposition(HORIZON_SALE, amount_realized="amount_realized_at_horizon", cod_income=pl.lit(0.0),
+                     long_term="long_term_at_horizon", sec121_max="sec121_max_at_horizon", rule="H6"),
+    graph.Step("breakeven_search", _add_breakeven, _breakeven_step_reads(), BREAKEVEN_WRITES, rule="H9"),
+]

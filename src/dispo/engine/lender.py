@@ -6,9 +6,10 @@ the home is sold and of the costs of getting there. Months may be fractional: th
 counts days/30 and every v(t), a(t) takes fractional t.
 
 Each function is named after the column it produces, takes the columns it needs as expressions
-(assumptions as plain floats from ``data/assumptions.toml``) and returns an expression. Money in
-dollars, time in months, rates as decimals. ``add_lender`` applies them in SPEC order; it reads
-``short_sale_price`` (T2) and ``relocation`` (B1) from the tax stage and the state facts
+(assumptions as plain floats from ``data/assumptions.toml``) and returns an expression; ``engine/graph.py``
+wires them by their signatures (the families v_/a_, reo_net_, lender_loss_, lender_severity_ in
+``WIRING``). Money in dollars, time in months, rates as decimals. They read ``short_sale_price``
+(T2), ``relocation`` (B1) and ``dil_eligible`` (L5) from ``shared`` and the state facts
 ``foreclosure_days`` and ``foreclosure_legal_cost`` joined per row.
 """
 
@@ -19,9 +20,9 @@ from datetime import date
 
 import polars as pl
 
+from dispo.engine import graph
 from dispo.engine.dates import days_between
 from dispo.engine.numerics import expm1
-from dispo.params import Assumptions
 from dispo.schema import LENDER_OPTIONS
 
 #: L2: the foreclosure clock counts days as months of 30 days (SPEC "days/30").
@@ -156,11 +157,6 @@ def pv_foreclosure(claim: pl.Expr, reo_net_foreclosure: pl.Expr, v_reo_sale: pl.
 
 # --- L5 deed-in-lieu -----------------------------------------------------------------------------
 
-def dil_eligible(second_lien_balance: pl.Expr) -> pl.Expr:
-    """L5: a deed-in-lieu only when there is no second lien (second_lien_balance = 0)."""
-    return second_lien_balance == 0
-
-
 def months_to_dil(dil_months: float) -> pl.Expr:
     """L5: Tdil = dil_months, months until the deed-in-lieu is completed (months)."""
     return pl.lit(dil_months, dtype=pl.Float64)
@@ -259,91 +255,19 @@ def fc_referral_allowed(occupancy: pl.Expr, months_delinquent: pl.Expr) -> pl.Ex
     )
 
 
-# --- the stage -----------------------------------------------------------------------------------
+# --- wiring (engine/graph.py) ---------------------------------------------------------------------
 
-def add_lender(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
-    """Adds the section 5 columns (LENDER_OUTPUTS) and the intermediates ``dispo explain`` shows:
-    advances, lender_j, junior_payoff, lender_short_sale_net, months_to_short_sale,
-    months_to_reo_sale, months_to_dil, months_to_dil_reo_sale, v_/a_ at each of those times
-    (v_short_sale, v_foreclosure_sale, v_reo_sale, v_dil, v_dil_reo_sale and the a_ twins),
-    reo_net_foreclosure, reo_net_deed_in_lieu, deficiency_recovery and pv_best_alternative.
+#: The times at which v(t) and a(t) are taken (columns ``v_<time>``, ``a_<time>``), and the rule of each.
+TIMES = {"short_sale": ("months_to_short_sale", "L1"), "dil": ("months_to_dil", "L5"),
+         "foreclosure_sale": ("foreclosure_months", "L4"), "dil_reo_sale": ("months_to_dil_reo_sale", "L5"),
+         "reo_sale": ("months_to_reo_sale", "L4")}
+#: L3: the REO sale of each option that ends in one (column ``reo_net_<option>``), at its time.
+REO_SALES = {FORECLOSURE: "months_to_reo_sale", DEED_IN_LIEU: "months_to_dil_reo_sale"}
 
-    Needs short_sale_price (T2) and relocation (B1) from the tax stage, underwater from section 3.
-    """
-    c = pl.col
-    a = assumptions
-    return (
-        frame.with_columns(
-            claim=claim(c("first_lien_balance"), c("arrears")),
-            advances=advances(c("property_tax_annual"), c("insurance_annual"), c("hoa_monthly")),
-            lender_j=lender_j(a["lender_discount_rate"]),
-            junior_payoff=junior_payoff(c("second_lien_balance"), a["junior_lien_payoff_cap"]),
-            dil_eligible=dil_eligible(c("second_lien_balance")),
-            days_to_foreclosure_sale=days_to_foreclosure_sale(c("foreclosure_sale_date"), as_of),
-            months_to_short_sale=months_to_short_sale(a["short_sale_months"]),
-            months_to_dil=months_to_dil(a["dil_months"]),
-        )
-        .with_columns(
-            lender_short_sale_net=lender_short_sale_net(c("short_sale_price"), c("selling_cost_rate"),
-                                                        c("junior_payoff"), c("relocation")),
-            foreclosure_months=foreclosure_months(c("days_to_foreclosure_sale"), c("foreclosure_days"),
-                                                  c("months_delinquent"), a["min_foreclosure_months"]),
-            months_to_dil_reo_sale=months_to_dil_reo_sale(c("months_to_dil"), a["reo_marketing_months"]),
-            v_short_sale=discount_factor(c("lender_j"), c("months_to_short_sale")),
-            a_short_sale=annuity_factor(c("lender_j"), c("months_to_short_sale")),
-            v_dil=discount_factor(c("lender_j"), c("months_to_dil")),
-            a_dil=annuity_factor(c("lender_j"), c("months_to_dil")),
-        )
-        .with_columns(
-            months_to_reo_sale=months_to_reo_sale(c("foreclosure_months"), a["reo_marketing_months"]),
-            v_foreclosure_sale=discount_factor(c("lender_j"), c("foreclosure_months")),
-            a_foreclosure_sale=annuity_factor(c("lender_j"), c("foreclosure_months")),
-            v_dil_reo_sale=discount_factor(c("lender_j"), c("months_to_dil_reo_sale")),
-            a_dil_reo_sale=annuity_factor(c("lender_j"), c("months_to_dil_reo_sale")),
-            reo_net_deed_in_lieu=reo_net(c("market_value"), c("appreciation_rate"), c("months_to_dil_reo_sale"),
-                                         a["reo_discount"], a["reo_selling_cost_rate"]),
-            pv_short_sale=pv_short_sale(c("lender_short_sale_net"), c("claim"), c("v_short_sale"), c("advances"),
-                                        c("a_short_sale")),
-        )
-        .with_columns(
-            v_reo_sale=discount_factor(c("lender_j"), c("months_to_reo_sale")),
-            a_reo_sale=annuity_factor(c("lender_j"), c("months_to_reo_sale")),
-            reo_net_foreclosure=reo_net(c("market_value"), c("appreciation_rate"), c("months_to_reo_sale"),
-                                        a["reo_discount"], a["reo_selling_cost_rate"]),
-            pv_deed_in_lieu=pv_deed_in_lieu(c("dil_eligible"), c("claim"), c("reo_net_deed_in_lieu"),
-                                            c("v_dil_reo_sale"), c("relocation"), c("v_dil"), c("advances"),
-                                            c("a_dil_reo_sale"), c("a_dil"), a["dil_cost"],
-                                            a["preservation_monthly"]),
-        )
-        .with_columns(
-            deficiency_recovery=deficiency_recovery(c("recourse"), c("claim"), c("market_value"),
-                                                    c("deficiency_forgiven_share"), c("v_reo_sale"),
-                                                    a["deficiency_recovery_rate"]),
-        )
-        .with_columns(
-            pv_foreclosure=pv_foreclosure(c("claim"), c("reo_net_foreclosure"), c("v_reo_sale"),
-                                          c("foreclosure_legal_cost"), c("v_foreclosure_sale"), c("advances"),
-                                          c("a_reo_sale"), c("a_foreclosure_sale"), a["preservation_monthly"],
-                                          c("deficiency_recovery")),
-        )
-        .with_columns(
-            *(lender_loss(c("claim"), c(f"pv_{x}")).alias(f"lender_loss_{x}") for x in LENDER_OPTIONS),
-            lender_best_option=lender_best_option(c("pv_short_sale"), c("pv_deed_in_lieu"), c("pv_foreclosure")),
-            lender_savings_vs_foreclosure=lender_savings_vs_foreclosure(c("pv_short_sale"), c("pv_deed_in_lieu"),
-                                                                        c("pv_foreclosure")),
-            pv_best_alternative=pv_best_alternative(c("pv_foreclosure"), c("pv_deed_in_lieu")),
-        )
-        .with_columns(
-            *(lender_severity(c(f"lender_loss_{x}"), c("claim")).alias(f"lender_severity_{x}")
-              for x in LENDER_OPTIONS),
-            min_acceptable_offer=min_acceptable_offer(c("pv_best_alternative"), c("advances"), c("a_short_sale"),
-                                                      c("v_short_sale"), c("junior_payoff"), c("relocation"),
-                                                      c("selling_cost_rate")),
-            loss_mit_candidate=loss_mit_candidate(c("months_delinquent"), c("underwater"), c("hardship")),
-            urgent=urgent(c("days_to_foreclosure_sale"), a["urgent_days"]),
-            fc_referral_allowed=fc_referral_allowed(c("occupancy"), c("months_delinquent")),
-        )
-        .with_columns(
-            offer_acceptable=offer_acceptable(c("short_sale_price"), c("min_acceptable_offer")),
-        )
-    )
+WIRING = [
+    *(graph.node(f"{letter}_{time}", f, j="lender_j", t=months, rule=rule)
+      for time, (months, rule) in TIMES.items() for letter, f in (("v", discount_factor), ("a", annuity_factor))),
+    *(graph.node(f"reo_net_{x}", reo_net, months=months) for x, months in REO_SALES.items()),
+    *(graph.node(f"lender_loss_{x}", lender_loss, pv=f"pv_{x}") for x in LENDER_OPTIONS),
+    *(graph.node(f"lender_severity_{x}", lender_severity, lender_loss=f"lender_loss_{x}") for x in LENDER_OPTIONS),
+]

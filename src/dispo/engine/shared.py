@@ -1,7 +1,9 @@
 """Shared definitions of SPEC section 3: debt, equity, depreciation (D1), basis and Sec. 121 (S2, S3).
 
 Each function is named after the column it produces, takes the columns it needs as expressions and
-returns an expression. Money in dollars, months as whole calendar months unless said otherwise.
+returns an expression (``engine/graph.py`` wires them by their signatures). Money in dollars, months
+as whole calendar months unless said otherwise. Also the quantities both section 4 and section 5
+read: short_sale_price (T2), relocation (B1/L1) and dil_eligible (L5).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from datetime import date
 import polars as pl
 
 from dispo.engine.dates import months_between
-from dispo.params import Assumptions
 
 SEC121_HARDSHIPS = ("job_loss", "medical", "divorce", "death")
 DEPRECIATION_YEARS = 27.5  # residential rental property recovery period, §168(c)
@@ -135,45 +136,18 @@ def sec121_max(sec121_eligible: pl.Expr, months_owned_last_5y: pl.Expr, months_l
     )
 
 
-def add_shared(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
-    """Adds the section 3 columns (and the D1 helpers basis_in_service, depreciable_base,
-    years_in_service, kept for ``dispo explain``)."""
-    c = pl.col
-    return (
-        frame.with_columns(
-            debt=debt(c("first_lien_balance"), c("second_lien_balance")),
-            months_held=months_held(c("purchase_date"), as_of),
-            basis_in_service=basis_in_service(c("purchase_price"), c("capital_improvements"), c("casualty_losses"),
-                                              c("fmv_at_conversion")),
-            years_in_service=years_in_service(c("rental_start_date"), as_of),
-        )
-        .with_columns(
-            payoff=payoff(c("debt"), c("arrears")),
-            depreciable_base=depreciable_base(c("basis_in_service"), c("land_value"), assumptions["building_share"]),
-            months_owned_last_5y=months_owned_last_5y(c("months_held")),
-        )
-        .with_columns(
-            equity=equity(c("market_value"), c("payoff")),
-            ltv=ltv(c("payoff"), c("market_value")),
-            underwater=underwater(c("market_value"), c("selling_cost_rate"), c("payoff")),
-            allowable_depreciation=allowable_depreciation(c("occupancy"), c("depreciable_base"),
-                                                          c("years_in_service")),
-            sec121_eligible=sec121_eligible(c("months_owned_last_5y"), c("months_lived_last_5y"),
-                                            c("sec121_used_last_2y")),
-        )
-        .with_columns(
-            negative_equity=negative_equity(c("equity")),
-            depreciation=depreciation(c("depreciation_taken"), c("allowable_depreciation")),
-            depreciation_under_claimed=depreciation_under_claimed(c("allowable_depreciation"),
-                                                                  c("depreciation_taken")),
-            sec121_max=sec121_max(c("sec121_eligible"), c("months_owned_last_5y"), c("months_lived_last_5y"),
-                                  c("sec121_used_last_2y"), c("hardship"), c("sec121_limit")),
-        )
-        .with_columns(
-            adjusted_basis=adjusted_basis(c("purchase_price"), c("capital_improvements"), c("casualty_losses"),
-                                          c("depreciation")),
-        )
-        .with_columns(
-            loss_basis=loss_basis(c("adjusted_basis"), c("fmv_at_conversion"), c("depreciation")),
-        )
-    )
+# --- quantities the tax and lender sections both read (T2, L1, L5, B1) ------------------------------
+
+def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sale_discount: float) -> pl.Expr:
+    """T2: short_sale_offer if given, else market_value·(1 − short_sale_discount) ($)."""
+    return short_sale_offer.fill_null(market_value * (1 - short_sale_discount))
+
+
+def relocation(occupancy: pl.Expr, relocation_assistance: float) -> pl.Expr:
+    """B1/L1: relocation_assistance for a primary home, else 0 ($)."""
+    return pl.when(occupancy == "primary").then(pl.lit(relocation_assistance)).otherwise(0.0)
+
+
+def dil_eligible(second_lien_balance: pl.Expr) -> pl.Expr:
+    """L5: a deed-in-lieu only when there is no second lien (second_lien_balance = 0)."""
+    return second_lien_balance == 0

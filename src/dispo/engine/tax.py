@@ -20,8 +20,7 @@ import polars as pl
 
 from dispo import params, schema
 from dispo.engine.dates import is_long_term
-from dispo.engine.lender import dil_eligible
-from dispo.params import Assumptions
+from dispo.engine import graph
 
 col = pl.col
 ZERO = pl.lit(0.0)
@@ -39,9 +38,14 @@ def sale_amount_realized(market_value: pl.Expr, selling_cost_rate: pl.Expr) -> p
     return market_value * (1 - selling_cost_rate)
 
 
-def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sale_discount: float) -> pl.Expr:
-    """T2: short_sale_offer if given, else market_value·(1 − short_sale_discount) ($)."""
-    return short_sale_offer.fill_null(market_value * (1 - short_sale_discount))
+def sale_cod_income() -> pl.Expr:
+    """T1: a sale cancels no debt: 0 ($)."""
+    return ZERO
+
+
+def sale_deficiency_owed() -> pl.Expr:
+    """T1: a sale leaves no debt owed: 0 ($)."""
+    return ZERO
 
 
 def short_sale_net(short_sale_price: pl.Expr, selling_cost_rate: pl.Expr) -> pl.Expr:
@@ -53,6 +57,12 @@ def short_sale_recourse(recourse: pl.Expr, occupancy: pl.Expr, short_sale_nonrec
     """T2: a short sale of a primary home in a state whose short_sale_nonrecourse is true (California,
     CCP 580e) is nonrecourse whatever ``recourse`` says."""
     return recourse & ~((occupancy == "primary") & short_sale_nonrecourse)
+
+
+def deed_in_lieu_recourse(recourse: pl.Expr) -> pl.Expr:
+    """T3: a deed-in-lieu (and a foreclosure) settles the debt on its own terms: the row's recourse
+    after rule R1."""
+    return recourse
 
 
 def shortfall(debt: pl.Expr, proceeds: pl.Expr) -> pl.Expr:
@@ -107,6 +117,11 @@ def deductible_loss(gain: pl.Expr, occupancy: pl.Expr, loss_basis: pl.Expr, amou
 
 # --- T5: character -----------------------------------------------------------------------------
 
+def disposition_long_term(purchase_date: pl.Expr, as_of: date) -> pl.Expr:
+    """T5: a disposition on as_of is long-term when as_of is later than add_months(purchase_date, 12)."""
+    return is_long_term(purchase_date, as_of)
+
+
 def ltcg(long_term: pl.Expr, recognized_gain: pl.Expr, unrecaptured_1250_gain: pl.Expr) -> pl.Expr:
     """T5: long-term: recognized_gain − unrecaptured_1250; short-term: 0 ($)."""
     return pl.when(long_term).then(recognized_gain - unrecaptured_1250_gain).otherwise(ZERO)
@@ -149,6 +164,28 @@ def cod_excluded_qpri(occupancy: pl.Expr, cod_income: pl.Expr, debt: pl.Expr, qp
 def cod_excluded_insolvency(insolvency_amount: pl.Expr, cod_left: pl.Expr) -> pl.Expr:
     """T6.3 (§108(a)(1)(B), (d)(3)): min(COD left, insolvency_amount) ($)."""
     return pl.min_horizontal(cod_left, insolvency_amount)
+
+
+def cod_left_after_bankruptcy(cod_income: pl.Expr, cod_excluded_bankruptcy: pl.Expr) -> pl.Expr:
+    """T6.2: the COD the QPRI exclusion may still reach: cod_income − cod_excluded_bankruptcy ($)."""
+    return cod_income - cod_excluded_bankruptcy
+
+
+def cod_left_after_qpri(cod_left_after_bankruptcy: pl.Expr, cod_excluded_qpri: pl.Expr) -> pl.Expr:
+    """T6.3: the COD the insolvency exclusion may still reach: COD left after bankruptcy −
+    cod_excluded_qpri ($)."""
+    return cod_left_after_bankruptcy - cod_excluded_qpri
+
+
+def cod_excluded(cod_excluded_bankruptcy: pl.Expr, cod_excluded_qpri: pl.Expr,
+                 cod_excluded_insolvency: pl.Expr) -> pl.Expr:
+    """T6: cod_excluded_bankruptcy + cod_excluded_qpri + cod_excluded_insolvency ($)."""
+    return cod_excluded_bankruptcy + cod_excluded_qpri + cod_excluded_insolvency
+
+
+def cod_taxable(cod_income: pl.Expr, cod_excluded: pl.Expr) -> pl.Expr:
+    """T6: cod_income − all exclusions ($)."""
+    return cod_income - cod_excluded
 
 
 # --- T7–T11: the tax -----------------------------------------------------------------------------
@@ -212,96 +249,12 @@ def niit(stcg: pl.Expr, ltcg: pl.Expr, unrecaptured_1250: pl.Expr, o2: pl.Expr, 
     return params.tax_rates().niit * pl.min_horizontal(nii, _pos(magi - niit_threshold))
 
 
-Stages = list[dict[str, pl.Expr]]
-
-
-def disposition(prefix: str, *, amount_realized: pl.Expr, cod_income: pl.Expr | None, long_term: pl.Expr,
-                sec121_max: pl.Expr) -> Stages:
-    """T4–T11 for one disposition, as stages of column expressions named ``<prefix>_<quantity>``.
-
-    Apply them in order with ``apply_stages(frame, stages)``: each stage reads only columns of the
-    wide frame and of earlier stages. Materialising the intermediates keeps every expression small
-    (a composed tax expression repeats its inputs in every bracket term) and gives ``dispo explain``
-    each value. The hold engine calls this with its own prefix for a sale at the horizon (H6) and
-    inside its root search (H9).
-
-    Reads by name: adjusted_basis, depreciation, loss_basis, occupancy, other_taxable_income,
-    suspended_passive_losses, bankrupt, qpri_balance, debt, qpri_arrangement_before_2026,
-    insolvency_amount, tax_on_other_income and the tax parameter columns. Produces ``<prefix>_``
-    amount_realized, cod_income, gain, unrecaptured_1250_gain, excluded_gain, recognized_gain,
-    deductible_loss, ltcg, stcg, unrecaptured_1250 (T5's u), cod_excluded_bankruptcy, qpri_limit,
-    cod_excluded_qpri, cod_excluded_insolvency, cod_excluded, cod_taxable, ordinary_income_after
-    (O2), ordinary_tax, tax_1250, ltcg_tax, niit, tax.
-
-    ``cod_income=None``: a disposition that cancels no debt (the H9 search's trial sales): T6 is
-    skipped (no ``cod_*`` or ``qpri_limit`` column) and cod_taxable is 0 in T7, which gives the
-    same tax as ``cod_income=0`` with a third less work.
-    """
-    def p(name: str) -> pl.Expr:
-        return col(f"{prefix}_{name}")
-
-    def stage(**exprs: pl.Expr) -> dict[str, pl.Expr]:
-        return {f"{prefix}_{k}": v for k, v in exprs.items()}
-
-    cancels = cod_income is not None
-    cod: list[dict[str, pl.Expr]] = [{}] * 6
-    if cancels:
-        cod = [
-            dict(cod_income=cod_income),
-            dict(cod_excluded_bankruptcy=cod_excluded_bankruptcy(col("bankrupt"), p("cod_income")),
-                 qpri_limit=qpri_limit(col("qpri_limit"), col("qpri_limit_arrangement"),
-                                       col("qpri_arrangement_before_2026"))),
-            dict(cod_excluded_qpri=cod_excluded_qpri(col("occupancy"), p("cod_income"), col("debt"),
-                                                     col("qpri_balance"), p("qpri_limit"),
-                                                     p("cod_income") - p("cod_excluded_bankruptcy"))),
-            dict(cod_excluded_insolvency=cod_excluded_insolvency(
-                col("insolvency_amount"), p("cod_income") - p("cod_excluded_bankruptcy") - p("cod_excluded_qpri"))),
-            dict(cod_excluded=p("cod_excluded_bankruptcy") + p("cod_excluded_qpri") + p("cod_excluded_insolvency")),
-            dict(cod_taxable=p("cod_income") - p("cod_excluded")),
-        ]
-    return [
-        stage(amount_realized=amount_realized, long_term=long_term, sec121_max=sec121_max, **cod[0]),
-        stage(gain=gain(p("amount_realized"), col("adjusted_basis")), **cod[1]),
-        stage(unrecaptured_1250_gain=unrecaptured_1250_gain(p("gain"), col("depreciation")),
-              deductible_loss=deductible_loss(p("gain"), col("occupancy"), col("loss_basis"), p("amount_realized")),
-              **cod[2]),
-        stage(excluded_gain=excluded_gain(p("gain"), p("unrecaptured_1250_gain"), p("sec121_max")), **cod[3]),
-        stage(recognized_gain=recognized_gain(p("gain"), p("excluded_gain")), **cod[4]),
-        stage(ltcg=ltcg(p("long_term"), p("recognized_gain"), p("unrecaptured_1250_gain")),
-              stcg=stcg(p("long_term"), p("recognized_gain")),
-              unrecaptured_1250=unrecaptured_1250(p("long_term"), p("unrecaptured_1250_gain")),
-              **cod[5]),
-        stage(ordinary_income_after=ordinary_income_after(
-            col("other_taxable_income"), p("cod_taxable") if cancels else ZERO, p("stcg"), p("deductible_loss"),
-            released_passive_losses(col("occupancy"), col("suspended_passive_losses")))),
-        stage(ordinary_tax=ordinary_tax(p("ordinary_income_after"), col("tax_on_other_income")),
-              tax_1250=tax_1250(p("ordinary_income_after"), p("unrecaptured_1250")),
-              ltcg_tax=ltcg_tax(p("ordinary_income_after"), p("unrecaptured_1250"), p("ltcg"), col("ltcg_t0"),
-                                col("ltcg_t15")),
-              niit=niit(p("stcg"), p("ltcg"), p("unrecaptured_1250"), p("ordinary_income_after"),
-                        col("standard_deduction"), col("niit_threshold"))),
-        stage(tax=p("ordinary_tax") + p("tax_1250") + p("ltcg_tax") + p("niit")),  # T11
-    ]
-
-
-def apply_stages(frame: pl.LazyFrame, stages: Stages) -> pl.LazyFrame:
-    """Adds the columns of each stage in order."""
-    for exprs in stages:
-        frame = frame.with_columns(**exprs)
-    return frame
-
-
-def merge_stages(*per_disposition: Stages) -> Stages:
-    """Stage k of every disposition side by side, so all of them are computed in one pass each."""
-    return [dict(kv for s in stages for kv in s.items()) for stages in zip(*per_disposition)]
+def tax(ordinary_tax: pl.Expr, tax_1250: pl.Expr, ltcg_tax: pl.Expr, niit: pl.Expr) -> pl.Expr:
+    """T11: ordinary_tax + tax_1250 + ltcg_tax + niit ($; negative when a deductible loss saves tax)."""
+    return ordinary_tax + tax_1250 + ltcg_tax + niit
 
 
 # --- B1: the borrower's cash ---------------------------------------------------------------------
-
-def relocation(occupancy: pl.Expr, relocation_assistance: float) -> pl.Expr:
-    """B1/L1: relocation_assistance for a primary home, else 0 ($)."""
-    return pl.when(occupancy == "primary").then(pl.lit(relocation_assistance)).otherwise(ZERO)
-
 
 def foreclosure_surplus(market_value: pl.Expr, reo_discount: float, payoff: pl.Expr,
                         foreclosure_legal_cost: pl.Expr) -> pl.Expr:
@@ -349,78 +302,71 @@ def years_to_new_mortgage(wait_years: float) -> pl.Expr:
     return pl.lit(wait_years)
 
 
-# --- the stage ----------------------------------------------------------------------------------
+# --- wiring (engine/graph.py) ---------------------------------------------------------------------
+
+HELPERS = (bracket_tax,)
+
+#: T1–T3 of a disposition that settles the debt: its proceeds (N of T2 or FMV of T3) and recourse.
+SETTLE_QUANTITIES = (shortfall, amount_realized, cod_income, deficiency_owed)
+SETTLE_PROCEEDS = {"short_sale": "short_sale_net", "deed_in_lieu": "market_value"}
+#: T6: the exclusions of cancelled debt, in order.
+COD_QUANTITIES = (cod_excluded_bankruptcy, qpri_limit, cod_left_after_bankruptcy,
+                  (cod_excluded_qpri, {"cod_left": "cod_left_after_bankruptcy"}), cod_left_after_qpri,
+                  (cod_excluded_insolvency, {"cod_left": "cod_left_after_qpri"}), cod_excluded, cod_taxable)
+_O2 = {"o2": "ordinary_income_after"}
+#: T4, T5, T7–T11.
+GAIN_AND_TAX_QUANTITIES = (gain, unrecaptured_1250_gain, excluded_gain, recognized_gain, deductible_loss, ltcg, stcg,
+                           unrecaptured_1250, ordinary_income_after, (ordinary_tax, _O2), (tax_1250, _O2),
+                           (ltcg_tax, _O2), (niit, _O2), tax)
+
+
+def disposition(prefix: str, *, long_term: str, sec121_max: str, amount_realized: graph.Source | None = None,
+                cod_income: graph.Source | None = None, cancels: bool = True, rule: str = "") -> list[graph.Node]:
+    """T4–T11 of one disposition as nodes ``<prefix>_<quantity>`` (gain, excluded_gain, ltcg, …,
+    cod_excluded, cod_taxable, ordinary_income_after (O2), ordinary_tax, tax_1250, ltcg_tax, niit,
+    tax). Each reads the disposition's ``<prefix>_amount_realized`` and ``<prefix>_cod_income``
+    (or the sources given), the character ``long_term`` (T5) and the ``sec121_max`` (S3) named, and
+    the row's basis, income and tax parameter columns. ``cancels=False``: a disposition that
+    cancels no debt (the H9 search's trial sales): T6 is skipped and cod_taxable is 0 in T7, the
+    same tax as a cod_income of 0 with a third less work."""
+    inputs: dict[str, graph.Source] = {"long_term": long_term, "sec121_max": sec121_max}
+    if amount_realized is not None:
+        inputs["amount_realized"] = amount_realized
+    if cod_income is not None:
+        inputs["cod_income"] = cod_income
+    if not cancels:
+        inputs["cod_taxable"] = ZERO
+    quantities = (*(COD_QUANTITIES if cancels else ()), *GAIN_AND_TAX_QUANTITIES)
+    return graph.family(prefix, quantities, inputs=inputs, local=("amount_realized", "cod_income"), rule=rule)
+
 
 #: T3 gives a deed-in-lieu and a foreclosure the same proceeds (FMV), recourse and deficiency, hence
-#: the same T3–T11 quantities: they are evaluated for the deed-in-lieu and the foreclosure's
-#: ``foreclosure_<quantity>`` columns are the same values.
+#: the same T3–T11 quantities: they are computed for the deed-in-lieu and the foreclosure's
+#: ``foreclosure_<quantity>`` columns are copies.
 SAME_TAX_AS = {"foreclosure": "deed_in_lieu"}
 EVALUATED_DISPOSITIONS = tuple(d for d in schema.DISPOSITIONS if d not in SAME_TAX_AS)
 
 
-def _proceeds_and_recourse(d: str) -> tuple[pl.Expr, pl.Expr]:
-    """(proceeds, recourse) of a debt-settling disposition: N and the T2 recourse for a short sale,
-    FMV and ``recourse`` for a deed-in-lieu or foreclosure (T3)."""
-    if d == "short_sale":
-        return (short_sale_net(col("short_sale_price"), col("selling_cost_rate")),
-                short_sale_recourse(col("recourse"), col("occupancy"), col("short_sale_nonrecourse")))
-    return col("market_value"), col("recourse")
+def _wiring() -> list[graph.Node]:
+    nodes = [graph.node("deed_in_lieu_recourse", deed_in_lieu_recourse)]
+    for d, proceeds in SETTLE_PROCEEDS.items():  # T2, T3
+        nodes += graph.family(d, SETTLE_QUANTITIES, inputs={"proceeds": proceeds}, local=("recourse",))
+    for d in EVALUATED_DISPOSITIONS:  # T4–T11, each disposition on as_of at market_value
+        nodes += disposition(d, long_term="disposition_long_term", sec121_max="sec121_max")
+    for d, same in SAME_TAX_AS.items():
+        nodes += graph.same_as(nodes, f"{same}_", f"{d}_")
+    nodes += [  # B1
+        graph.node("sale_borrower_net", sale_borrower_net, tax="sale_tax"),
+        *(graph.node(f"{d}_borrower_net", workout_borrower_net, deficiency_owed=f"{d}_deficiency_owed", tax=f"{d}_tax")
+          for d in ("short_sale", "deed_in_lieu")),
+        graph.node("foreclosure_borrower_net", foreclosure_borrower_net, deficiency_owed="foreclosure_deficiency_owed",
+                   tax="foreclosure_tax"),
+        graph.node("borrower_best_option", borrower_best_option,
+                   **{d: f"{d}_borrower_net" for d in schema.DISPOSITIONS}),
+        *(graph.node(f"years_to_new_mortgage_{d}", years_to_new_mortgage, wait_years=f"wait_years_{d}")
+          for d in schema.DISPOSITIONS),
+    ]
+    return nodes
 
 
-def add_tax(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions) -> pl.LazyFrame:
-    """Adds, for each disposition d, ``<d>_<quantity>`` for every quantity of ``disposition`` plus
-    ``<d>_deficiency_owed`` and ``<d>_borrower_net``; then borrower_best_option and
-    years_to_new_mortgage_<d> (T1–T12, B1)."""
-    frame = frame.with_columns(
-        short_sale_price=short_sale_price(col("short_sale_offer"), col("market_value"),
-                                          assumptions["short_sale_discount"]),
-        relocation=relocation(col("occupancy"), assumptions["relocation_assistance"]),
-        foreclosure_surplus=foreclosure_surplus(col("market_value"), assumptions["reo_discount"], col("payoff"),
-                                                col("foreclosure_legal_cost")),
-        disposition_long_term=is_long_term(col("purchase_date"), as_of),
-        tax_on_other_income=tax_on_other_income(col("other_taxable_income")),
-    )
-
-    # T1–T3: amount realized, COD and deficiency of each disposition.
-    settle = {"sale_amount_realized": sale_amount_realized(col("market_value"), col("selling_cost_rate")),
-              "sale_cod_income": ZERO, "sale_deficiency_owed": ZERO}
-    for d in (d for d in EVALUATED_DISPOSITIONS if d != "sale"):
-        proceeds, is_recourse = _proceeds_and_recourse(d)
-        short = shortfall(col("debt"), proceeds)
-        cod = cod_income(is_recourse, short, col("deficiency_forgiven_share"))
-        settle[f"{d}_recourse"] = is_recourse
-        settle[f"{d}_shortfall"] = short
-        settle[f"{d}_amount_realized"] = amount_realized(is_recourse, proceeds, col("debt"))
-        settle[f"{d}_cod_income"] = cod
-        settle[f"{d}_deficiency_owed"] = deficiency_owed(is_recourse, short, cod)
-    frame = frame.with_columns(**settle)
-
-    # T4–T11, each disposition on as_of at market_value.
-    frame = apply_stages(frame, merge_stages(*(
-        disposition(d, amount_realized=col(f"{d}_amount_realized"), cod_income=col(f"{d}_cod_income"),
-                    long_term=col("disposition_long_term"), sec121_max=col("sec121_max"))
-        for d in EVALUATED_DISPOSITIONS)))
-    frame = frame.with_columns(
-        col(name).alias(copy + name.removeprefix(original))
-        for copy, original in ((f"{d}_", f"{same}_") for d, same in SAME_TAX_AS.items())
-        for name in frame.collect_schema().names() if name.startswith(original))
-
-    # B1.
-    frame = frame.with_columns(
-        sale_borrower_net=sale_borrower_net(col("market_value"), col("selling_cost_rate"), col("payoff"),
-                                            col("sale_tax")),
-        short_sale_borrower_net=workout_borrower_net(col("relocation"), col("short_sale_deficiency_owed"),
-                                                     col("short_sale_tax")),
-        deed_in_lieu_borrower_net=workout_borrower_net(col("relocation"), col("deed_in_lieu_deficiency_owed"),
-                                                       col("deed_in_lieu_tax")),
-        foreclosure_borrower_net=foreclosure_borrower_net(col("foreclosure_surplus"),
-                                                          col("foreclosure_deficiency_owed"), col("foreclosure_tax")),
-        **{f"years_to_new_mortgage_{d}": years_to_new_mortgage(assumptions[f"wait_years_{d}"])
-           for d in schema.DISPOSITIONS},
-    )
-    return frame.with_columns(
-        borrower_best_option=borrower_best_option(
-            *(col(f"{d}_borrower_net") for d in schema.DISPOSITIONS), col("underwater"),
-            dil_eligible(col("second_lien_balance")),
-        ),
-    )
+WIRING = _wiring()
