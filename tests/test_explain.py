@@ -12,7 +12,7 @@ import pytest
 from dispo import explain as ex
 from dispo import schema
 from dispo.errors import DispoError
-from testkit import GOLDEN
+from testkit import GOLDEN, golden_pending
 from typer.testing import CliRunner
 
 from dispo.cli import app
@@ -47,7 +47,7 @@ def test_g10_lender_values_and_rule_ids(g10):
 
 def test_every_golden_value_is_shown(g10):
     for key, expected in EXPECTED["cases"]["G10"].items():
-        if key.startswith("_"):
+        if key.startswith("_") or golden_pending("G10", key):
             continue
         got = g10.step(key).value
         assert got == expected if isinstance(expected, (bool, str)) else got == pytest.approx(expected, abs=0.01)
@@ -88,10 +88,9 @@ def test_rule_ids_come_from_the_docstrings():
     assert ex.rule_for("v_reo_sale").rule == "L4"
     assert ex.rule_for("depreciation").rule == "D1"
     assert ex.rule_for("sec121_max").rule == "S3"
-    foreclosure_tax = ex.rule_for("foreclosure_tax")  # T3: the deed-in-lieu's value, made by T11
+    foreclosure_tax = ex.rule_for("foreclosure_tax")  # T11 of the foreclosure's own T3 (rev. 2: no relocation)
     assert foreclosure_tax.rule == "T11" and foreclosure_tax.source == "dispo.engine.tax.tax"
     assert foreclosure_tax.formula.startswith("ordinary_tax + tax_1250 + ltcg_tax + niit")
-    assert "deed_in_lieu_tax" in foreclosure_tax.formula
     v = ex.rule_for("v_reo_sale")
     assert v.source == "dispo.engine.lender.discount_factor" and "t = months_to_reo_sale" in v.formula
     assert ex.rule_for("breakeven_amount_realized").rule == "H9"
@@ -118,7 +117,8 @@ def test_json_cli_and_text_cli():
     steps = {st["column"]: st for s in data["sections"] for st in s["steps"]}
     assert steps["claim"]["value"] == 462000 and steps["min_acceptable_offer"]["rule"] == "L8"
     assert steps["min_acceptable_offer"]["value"] == pytest.approx(280574.47, abs=0.01)
-    assert data["as_of"] == "2026-11-22" and data["assumptions_changed"] == {"lender_discount_rate": 0.0}
+    assert data["as_of"] == "2026-11-22" and data["assumptions_changed"] == {"lender_discount_rate": 0.0,
+                                                                         "state_income_tax": False}
     text = cli("explain", "G10", "--pipeline", str(GOLDEN / "pipeline.toml"))
     assert text.exit_code == 0, text.stderr
     assert "280,574.47" in text.stdout and "pv_foreclosure" in text.stdout and "L8" in text.stdout

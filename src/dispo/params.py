@@ -198,13 +198,16 @@ class AssumptionSpec:
     max: float
     rule: str
     doc: str
+    #: A switch (``value = true`` in the file): a pipeline sets it with true/false, held as 1.0/0.0.
+    boolean: bool = False
 
 
 @cache
 def assumption_specs() -> dict[str, AssumptionSpec]:
     raw = tomllib.loads(_data_text("assumptions.toml"))
     return {
-        name: AssumptionSpec(name, float(v["value"]), float(v["min"]), float(v["max"]), v["rule"], v["doc"])
+        name: AssumptionSpec(name, float(v["value"]), float(v.get("min", 0)), float(v.get("max", 1)), v["rule"],
+                             v["doc"], isinstance(v["value"], bool))
         for name, v in raw.items()
     }
 
@@ -234,7 +237,7 @@ class Assumptions:
     def overrides(self) -> dict[str, float]:
         """The assumptions that differ from their defaults (for reports)."""
         specs = assumption_specs()
-        return {k: v for k, v in self.values.items() if v != specs[k].value}
+        return {k: bool(v) if specs[k].boolean else v for k, v in self.values.items() if v != specs[k].value}
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any] | None = None, where: str = "[assumptions]") -> "Assumptions":
@@ -243,9 +246,14 @@ class Assumptions:
         for name, raw in (overrides or {}).items():
             if name not in specs:
                 raise AssumptionError(f"{where}: unknown assumption '{name}' (known: {', '.join(sorted(specs))})")
+            s = specs[name]
+            if s.boolean:
+                if not isinstance(raw, bool):
+                    raise AssumptionError(f"{where}: {name} must be true or false, got {raw!r}")
+                values[name] = float(raw)
+                continue
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 raise AssumptionError(f"{where}: {name} must be a number, got {raw!r}")
-            s = specs[name]
             if not (s.min <= float(raw) <= s.max):
                 raise AssumptionError(f"{where}: {name} = {raw} is outside {s.min:g}..{s.max:g}")
             values[name] = float(raw)

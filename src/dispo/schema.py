@@ -94,7 +94,7 @@ def _money(name: str, doc: str, **kw: Any) -> Column:
     return Column(name, "float", doc, money=True, **kw)
 
 
-HARDSHIPS = ("job_loss", "divorce", "medical", "rate_reset", "rental_loss", "death", "other")
+HARDSHIPS = ("job_loss", "job_change", "divorce", "medical", "rate_reset", "rental_loss", "death", "other")
 OCCUPANCIES = ("primary", "rental", "second_home")
 FILING_STATUSES = ("single", "mfj", "mfs", "hoh")
 
@@ -165,6 +165,10 @@ COLUMNS: tuple[Column, ...] = (
            default_rule="first_lien_balance for primary, else 0"),
     Column("qpri_arrangement_before_2026", "bool", "Written workout agreed before 2026.", default=False),
     Column("hardship", "string", "Borrower hardship.", allowed=HARDSHIPS, case="lower"),
+    Column("nonqualified_use_months", "int", "Months after 2008, before the last use as main home, when the home "
+           "was not the owner's main home (§121(b)(5), rule S4).", default=0, min=0, max=600),
+    Column("borrower_is_entity", "bool", "The borrower is a corporation, LLC or partnership (state anti-deficiency "
+           "rules that protect individuals do not apply, rule T2).", default=False),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
@@ -215,7 +219,8 @@ LENDER_OPTIONS: tuple[str, ...] = ("short_sale", "deed_in_lieu", "foreclosure")
 SHARED_OUTPUTS: tuple[str, ...] = (
     "debt", "payoff", "equity", "negative_equity", "ltv", "underwater", "months_held",
     "allowable_depreciation", "depreciation", "depreciation_under_claimed", "adjusted_basis",
-    "loss_basis", "months_owned_last_5y", "sec121_eligible", "sec121_max", "tax_params_year",
+    "loss_basis", "months_owned_last_5y", "sec121_eligible", "sec121_max", "nqu_share", "relocation",
+    "tax_params_year",
 )
 T12_QUANTITIES: tuple[str, ...] = (
     "amount_realized", "gain", "excluded_gain", "deductible_loss", "cod_income", "cod_excluded",
@@ -278,7 +283,7 @@ def markdown_table() -> str:
 #: Output columns that are floats but not money: rates and shares (kept to full precision in every
 #: file) and months. Every other float output is money in dollars, rounded to cents in CSV/HTML/XLSX.
 RATE_OUTPUTS: frozenset[str] = frozenset(
-    {"ltv", "breakeven_appreciation_rate"} | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
+    {"ltv", "breakeven_appreciation_rate", "nqu_share"} | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
 )
 MONTH_OUTPUTS: frozenset[str] = frozenset({"breakeven_months", "foreclosure_months"})
 YEAR_OUTPUTS: frozenset[str] = frozenset(f"years_to_new_mortgage_{d}" for d in DISPOSITIONS)

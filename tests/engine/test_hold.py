@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from testkit import AS_OF, GOLDEN, row, typed_frame
+from testkit import AS_OF, GOLDEN, golden_pending, row, typed_frame
 from dispo import params, schema
 from dispo.engine import dates, evaluate, evaluate_wide, hold
 from dispo.engine.defaults import POLARS_TYPES
@@ -57,7 +57,7 @@ def _golden_frame() -> pl.DataFrame:
     """cases.csv typed by the schema (it holds plain numbers, ISO dates and true/false only)."""
     raw = pl.read_csv(GOLDEN / "cases.csv", infer_schema=False)
     exprs = []
-    for name in raw.columns:
+    for name in (n for n in raw.columns if n in schema.BY_NAME):  # other columns: inputs of issue 16
         dtype = schema.BY_NAME[name].dtype
         if dtype == "date":
             exprs.append(pl.col(name).str.to_date("%Y-%m-%d"))
@@ -76,6 +76,8 @@ def golden_results() -> pl.DataFrame:
 
 @pytest.mark.parametrize("pid,key,expected", GOLDEN_KEYS, ids=[f"{p}-{k}" for p, k, _ in GOLDEN_KEYS])
 def test_golden_hold_case(golden_results, pid, key, expected):
+    if reason := golden_pending(pid, key):
+        pytest.skip(reason)
     got = golden_results.filter(pl.col("property_id") == pid)[key][0]
     if isinstance(expected, str):
         assert got == expected
@@ -154,33 +156,37 @@ def test_rental_with_depreciation_and_taxable_gain_at_the_horizon():
     # D1: base 300,000 − 50,000 = 250,000; 250,000/27.5·10 years = 90,909.09; adjusted basis 209,090.91.
     assert r["depreciation"] == pytest.approx(90909.09, abs=MONEY)
     # Sale now (2026 single, O = 150,000): AR 470,000, gain 260,909.09 = u 90,909.09 + ltcg 170,000;
-    # T25(240,909.09) − T25(150,000) = 0.24·51,775 + 0.25·39,134.09 = 22,209.52;
-    # ltcg stacked on 240,909.09, under 545,500: 0.15·170,000 = 25,500;
+    # T8-T9 worksheet (SPEC rev. 2): O2 = 150,000 is above the 0 % bound 49,450, so w19 = 150,000, z = 0,
+    # u25 = u = 90,909.09 at 25 % = 22,727.27 (rev. 1 charged 24 % up to 201,775: 22,209.52);
+    # f = min(170,000, 410,909.09 − 150,000) = 170,000 at 15 % = 25,500 (the §1250 gain no longer
+    # uses up the 15 % band); W = T(150,000) + 48,227.27 < T(410,909.09): W binds;
     # NIIT 0.038·min(260,909.09, 150,000 + 90,909.09 + 170,000 + 16,100 − 200,000 = 227,009.09) = 8,626.35;
-    # tax 56,335.87
-    assert r["tax_sale_now"] == pytest.approx(56335.87, abs=MONEY)
+    # tax 56,853.62
+    assert r["sale_tax_1250"] == pytest.approx(22727.27, abs=MONEY)
+    assert r["sale_ltcg_tax"] == pytest.approx(25500.0, abs=MONEY)
+    assert r["tax_sale_now"] == pytest.approx(56853.62, abs=MONEY)
     # H6, same depreciation as today: V = 520,000, AR 488,800, gain 279,709.09 = u 90,909.09 + ltcg 188,800;
-    # tax_1250 22,209.52 (same O2 and u); ltcg 0.15·188,800 = 28,320;
-    # NIIT 0.038·(150,000 + 90,909.09 + 188,800 + 16,100 − 200,000 = 245,809.09) = 9,340.75; tax 59,870.27
+    # tax_1250 22,727.27 (same O2 and u); ltcg 0.15·188,800 = 28,320;
+    # NIIT 0.038·(150,000 + 90,909.09 + 188,800 + 16,100 − 200,000 = 245,809.09) = 9,340.75; tax 60,388.02
     assert r["long_term_at_horizon"] is True
     assert r["horizon_sale_unrecaptured_1250"] == pytest.approx(90909.09, abs=MONEY)
-    assert r["horizon_sale_tax_1250"] == pytest.approx(22209.52, abs=MONEY)
+    assert r["horizon_sale_tax_1250"] == pytest.approx(22727.27, abs=MONEY)
     assert r["horizon_sale_ltcg_tax"] == pytest.approx(28320.0, abs=MONEY)
     assert r["horizon_sale_niit"] == pytest.approx(9340.75, abs=MONEY)
-    assert r["tax_sale_at_horizon"] == pytest.approx(59870.27, abs=MONEY)
+    assert r["tax_sale_at_horizon"] == pytest.approx(60388.02, abs=MONEY)
     # H2: net rent 3,000·0.95·0.92 = 2,622; costs 500 + 150 + 250 = 900; pmt(200,000, 5 %, 300) = 1,169.18;
     # burn max(0, 900 + 1,169.18 − 2,622) = 0
     assert r["net_rent_monthly"] == pytest.approx(2622.0)
     assert r["monthly_burn"] == 0.0
-    # H4: equity 470,000 − 200,000 − 56,335.87 = 213,664.13; fv_sell = ·1.04 = 222,210.70
-    assert r["fv_sell"] == pytest.approx(222210.70, abs=MONEY)
+    # H4: equity 470,000 − 200,000 − 56,853.62 = 213,146.38; fv_sell = ·1.04 = 221,672.24
+    assert r["fv_sell"] == pytest.approx(221672.24, abs=MONEY)
     # H5: balance = 200,000·(1 + 0.05/12)^12 − 1,169.18·((1 + 0.05/12)^12 − 1)/(0.05/12) = 195,876.19;
     # r = 1.04^(1/12) − 1; s(12) = 0.04/r = 12.21621; fv_flows = (2,622 − 900 − 1,169.18)·12.21621 = 6,754.60
     assert r["balance_at_horizon"] == pytest.approx(195876.19, abs=MONEY)
     assert r["fv_flows"] == pytest.approx(6754.60, abs=MONEY)
-    # H7: 488,800 − 195,876.19 − 59,870.27 + 6,754.60 = 239,808.14; H8: (222,210.70 − 239,808.14)/1.04
-    assert r["fv_hold"] == pytest.approx(239808.14, abs=MONEY)
-    assert r["sell_advantage_pv"] == pytest.approx(-16920.62, abs=MONEY)
+    # H7: 488,800 − 195,876.19 − 60,388.02 + 6,754.60 = 239,290.39; H8: (221,672.24 − 239,290.39)/1.04
+    assert r["fv_hold"] == pytest.approx(239290.39, abs=MONEY)
+    assert r["sell_advantage_pv"] == pytest.approx(-16940.53, abs=MONEY)
     assert r["hold_recommendation"] == "hold"
     assert r["breakeven_appreciation_rate"] < 0.04  # holding wins at 4 %, so it breaks even lower
     _assert_breakeven_equalizes([CASE_B])
@@ -207,10 +213,11 @@ def test_former_home_loses_the_exclusion_as_its_window_slides():
     # A rental since 2024-05-22 that was the owner's home for 30 of the last 60 months: eligible today.
     # D1: base 330,000 − 55,000 = 275,000; 10,000 a year for 30/12 years = 25,000; adjusted basis 305,000.
     # Now: AR 450,000·0.94 = 423,000, gain 118,000 = u 25,000 + 93,000 excluded;
-    # T25(100,000) − T25(75,000) = 0.22·25,000 = 5,500 (no ltcg, MAGI 116,100: no NIIT).
+    # worksheet: O2 75,000 > t0 49,450, u25 = 25,000: W = T(75,000) + 6,250 but T(100,000) = T(75,000) +
+    # 0.22·25,000: line 45's cap binds, tax_1250 = 5,500 (no ltcg, MAGI 116,100: no NIIT).
     # At H = 12 (appreciation 0, same depreciation): lived max(0, 30 − 12) = 18 < 24: nothing excluded;
-    # u 25,000 → 5,500; ltcg 93,000 on B = 100,000 → 0.15·93,000 = 13,950;
-    # NIIT 0.038·min(118,000, 75,000 + 25,000 + 93,000 + 16,100 − 200,000 = 9,100) = 345.80; tax 19,795.80
+    # u25 = 25,000 at 25 % = 6,250 (W = T(75,000) + 6,250 + 13,950 < T(193,000)); ltcg 93,000 at 15 % = 13,950;
+    # NIIT 0.038·min(118,000, 75,000 + 25,000 + 93,000 + 16,100 − 200,000 = 9,100) = 345.80; tax 20,545.80
     r = one([row(occupancy="rental", market_value=450000.0, purchase_price=330000.0, purchase_date=date(2016, 1, 1),
                  rental_start_date=date(2024, 5, 22), land_value=55000.0, months_lived_last_5y=30,
                  first_lien_balance=0.0, hold_months=12, appreciation_rate=0.0, selling_cost_rate=0.06)])
@@ -220,7 +227,7 @@ def test_former_home_loses_the_exclusion_as_its_window_slides():
     assert (r["months_owned_last_5y_at_horizon"], r["months_lived_last_5y_at_horizon"]) == (60, 18)
     assert (r["sec121_eligible_at_horizon"], r["sec121_max_at_horizon"]) == (False, 0.0)
     assert r["horizon_sale_excluded_gain"] == 0.0
-    assert r["tax_sale_at_horizon"] == pytest.approx(19795.80, abs=MONEY)
+    assert r["tax_sale_at_horizon"] == pytest.approx(20545.80, abs=MONEY)
 
 
 def test_loan_maturing_before_the_horizon():

@@ -111,10 +111,10 @@ def test_rental_sale_with_recapture_and_niit():
     D1: base 250,000 / 27.5 = 9,090.909/yr · 142/12 yr = 107,575.76 allowable.
     adjusted basis = 300,000 − 107,575.76 = 192,424.24; AR = 564,000; gain = 371,575.76.
     u = 107,575.76 (no exclusion: never lived in); ltcg = 264,000.
-    O = O2 = 180,000. T8: 25 % cap applies above 105,700 → u at 24 % to 201,775 (21,775) then 25 %:
-      0.24·21,775 + 0.25·(107,575.76 − 21,775) = 5,226 + 21,450.19 = 26,676.19.
-    T9: B = 287,575.76, all ltcg within the 15 % band (to 545,500): 0.15·258,000 ... top = 551,575.76
-      f = 545,500 − 287,575.76 = 257,924.24; rest 6,075.76 at 20 %: 38,688.64 + 1,215.15 = 39,903.79.
+    O = O2 = 180,000, above the 0 % bound 49,450. T8–T9 worksheet (SPEC rev. 2): w19 = 180,000, z = 0,
+      u25 = u = 107,575.76 at 25 % = 26,893.94; f = min(264,000, 545,500 − 180,000) = 264,000 at 15 %
+      = 39,600 (the §1250 gain does not use up the 15 % band: revision 1 stacked ltcg on O2 + u and
+      put 6,075.76 of it at 20 %); W = T(180,000) + 66,493.94 < T(551,575.76) = T(180,000) + 126,022.77.
     T10: nii = 371,575.76; magi = 180,000 + 371,575.76 + 16,100 = 567,675.76; over 200,000 by
       367,675.76 → 0.038·367,675.76 = 13,971.68.
     """
@@ -128,9 +128,9 @@ def test_rental_sale_with_recapture_and_niit():
     assert r["sale_excluded_gain"] == 0
     assert r["sale_unrecaptured_1250"] == pytest.approx(allowable, abs=0.005)
     assert r["sale_ltcg"] == pytest.approx(264000, abs=0.005)
-    assert r["sale_tax_1250"] == pytest.approx(0.24 * 21775 + 0.25 * (allowable - 21775), abs=0.005)
-    b = 180000 + allowable
-    assert r["sale_ltcg_tax"] == pytest.approx(0.15 * (545500 - b) + 0.20 * (b + 264000 - 545500), abs=0.005)
+    assert r["sale_tax_1250"] == pytest.approx(0.25 * allowable, abs=0.005)
+    assert r["sale_ltcg_tax"] == pytest.approx(0.15 * 264000, abs=0.005)
+    assert (r["sale_ltcg_at_15"], r["sale_ltcg_at_20"]) == (pytest.approx(264000), pytest.approx(0, abs=1e-6))
     assert r["sale_niit"] == pytest.approx(0.038 * (180000 + 264000 + allowable + 16100 - 200000), abs=0.005)
     assert r["sale_ordinary_tax"] == 0
     assert r["sale_tax"] == pytest.approx(r["sale_tax_1250"] + r["sale_ltcg_tax"] + r["sale_niit"])
@@ -201,26 +201,29 @@ def test_qpri_only_for_primary():
     assert w["foreclosure_cod_taxable"][0] == pytest.approx(80000)
 
 
-def test_california_short_sale_is_nonrecourse_for_a_home():
-    """CCP 580e: CA primary short sale is nonrecourse even when recourse is true: AR = max(N, debt),
-    no COD; the same loan's foreclosure stays recourse."""
+def test_t2_california_short_sale_is_nonrecourse_for_a_home():
+    """CCP 580e: CA primary short sale is nonrecourse even when recourse is true: AR = max(to_liens,
+    debt) + relocation = 450,000 + 3,000 (N = 338,400, to_liens 335,400), no COD; the same loan's
+    foreclosure stays recourse (FMV 400,000, no relocation: COD 50,000)."""
     w = wide([row(state="CA", market_value=400000.0, purchase_price=420000.0, first_lien_balance=450000.0,
                   recourse=True, selling_cost_rate=0.06)])
     r = w.row(0, named=True)
     assert r["short_sale_cod_income"] == 0 and r["short_sale_deficiency_owed"] == 0
-    assert r["short_sale_amount_realized"] == pytest.approx(450000)
+    assert r["short_sale_amount_realized"] == pytest.approx(453000)
     assert r["foreclosure_cod_income"] == pytest.approx(50000)
     assert r["foreclosure_amount_realized"] == pytest.approx(400000)
 
 
-def test_partial_forgiveness_leaves_deficiency_owed():
-    """Short sale, no offer: price 270,000 (10 % discount), N = 253,800; debt 300,000 → shortfall
-    46,200; 25 % forgiven → COD 11,550, owed 34,650."""
+def test_t2_partial_forgiveness_leaves_deficiency_owed():
+    """Short sale of a TX primary home, no offer: price 270,000 (10 % discount), N = 253,800; the
+    3,000 relocation goes to the borrower: to_liens 250,800; debt 300,000 → shortfall 49,200;
+    25 % forgiven → COD 12,300, owed 36,900; recourse AR = N."""
     w = wide([row(market_value=300000.0, first_lien_balance=300000.0, deficiency_forgiven_share=0.25)])
     r = w.row(0, named=True)
     assert r["short_sale_price"] == pytest.approx(270000)
-    assert r["short_sale_cod_income"] == pytest.approx(11550)
-    assert r["short_sale_deficiency_owed"] == pytest.approx(34650)
+    assert r["short_sale_to_liens"] == pytest.approx(250800)
+    assert r["short_sale_cod_income"] == pytest.approx(12300)
+    assert r["short_sale_deficiency_owed"] == pytest.approx(36900)
     assert r["short_sale_amount_realized"] == pytest.approx(253800)
 
 

@@ -10,12 +10,11 @@ import sys
 import polars as pl
 import pytest
 
-from testkit import GOLDEN
+from testkit import GOLDEN, golden_pending
 
 EXPECTED = json.loads((GOLDEN / "expected.json").read_text())
 CASES = [(pid, key, value) for pid, case in EXPECTED["cases"].items()
          for key, value in case.items() if not key.startswith("_")]
-
 
 @pytest.fixture(scope="module")
 def golden_run(tmp_path_factory):
@@ -43,6 +42,8 @@ def test_every_case_is_evaluated_and_none_rejected(golden_run, results):
 
 @pytest.mark.parametrize("pid,key,expected", CASES, ids=[f"{p}-{k}" for p, k, _ in CASES])
 def test_golden_value(results, pid, key, expected):
+    if reason := golden_pending(pid, key):
+        pytest.skip(reason)
     row = results.filter(pl.col("property_id") == pid)
     assert row.height == 1
     assert key in row.columns, f"{key} is not a results column"

@@ -30,7 +30,7 @@ EXPECTED_REJECTS = {
     9: ["market_value: must be > 0: '0'", "vacancy_rate: must be < 1: '1'"],
     10: ["state: not one of the 51 allowed values: 'XX'",
          "occupancy: not one of primary, rental, second_home: 'owner'",
-         "hardship: not one of job_loss, divorce, medical, rate_reset, rental_loss, death, other: 'bored'"],
+         "hardship: not one of job_loss, job_change, divorce, medical, rate_reset, rental_loss, death, other: 'bored'"],
     11: ["property_id: required value missing: ''", "purchase_price: required value missing: 'NA'"],
     12: ["property_id: duplicate id (3 rows): 'D01'"],
     13: ["property_id: duplicate id (3 rows): 'D01'"],

@@ -206,6 +206,12 @@ def months_lived_last_5y_at_horizon(occupancy: pl.Expr, months_lived_last_5y: pl
     )
 
 
+def nqu_share_at_horizon(nonqualified_use_months: pl.Expr, months_held: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
+    """H6/S4: the nonqualified-use share at the horizon: months_held grows by H and
+    nonqualified_use_months stays, min(1, nonqualified_use_months / max(1, months_held + H)) (ratio)."""
+    return shared.nqu_share(nonqualified_use_months, months_held + hold_months)
+
+
 def long_term_at_horizon(purchase_date: pl.Expr, horizon_date: pl.Expr) -> pl.Expr:
     """H6/T5: the horizon sale is long-term (horizon_date later than purchase_date + 12 months)."""
     return dates.is_long_term(purchase_date, horizon_date)
@@ -353,10 +359,13 @@ def breakeven_appreciation_rate(breakeven_amount_realized: pl.Expr, breakeven_sa
 
 
 def breakeven_seed_same_tax(long_term_at_horizon: pl.Expr, disposition_long_term: pl.Expr,
-                            sec121_max_at_horizon: pl.Expr, sec121_max: pl.Expr) -> pl.Expr:
+                            sec121_max_at_horizon: pl.Expr, sec121_max: pl.Expr, nqu_share_at_horizon: pl.Expr,
+                            nqu_share: pl.Expr) -> pl.Expr:
     """H9: true when the sale now (T1) is taxed by the horizon sale's function tax_h: the same
-    character (T5) and Sec. 121 maximum (S3); the basis, income and tax parameters are the row's."""
-    return (long_term_at_horizon == disposition_long_term) & (sec121_max_at_horizon == sec121_max)
+    character (T5), Sec. 121 maximum (S3) and nonqualified-use share (S4); the basis, income and
+    tax parameters are the row's."""
+    return ((long_term_at_horizon == disposition_long_term) & (sec121_max_at_horizon == sec121_max)
+            & (nqu_share_at_horizon == nqu_share))
 
 
 def _breakeven_start() -> dict[str, pl.Expr]:
@@ -365,7 +374,8 @@ def _breakeven_start() -> dict[str, pl.Expr]:
     iterate, so the first step is already a secant (known without a tax call: sale_tax); otherwise
     that step uses BREAKEVEN_FIRST_SLOPE."""
     same = breakeven_seed_same_tax(c("long_term_at_horizon"), c("disposition_long_term"),
-                                   c("sec121_max_at_horizon"), c("sec121_max"))
+                                   c("sec121_max_at_horizon"), c("sec121_max"), c("nqu_share_at_horizon"),
+                                   c("nqu_share"))
     return dict(
         breakeven_sale_amount_realized=c("amount_realized_at_horizon"),
         breakeven_sale_tax=c("tax_sale_at_horizon"),
@@ -487,7 +497,8 @@ HELPERS = (breakeven_gap, breakeven_next_amount_realized, breakeven_seed_same_ta
 #: H9: the search's trial sale at X = breakeven_sale_amount_realized (outside the graph: the search
 #: applies it once per iterate); ``breakeven_sale_tax`` is tax_h(X).
 BREAKEVEN_SALE_NODES = tax.disposition(BREAKEVEN_SALE, long_term="long_term_at_horizon",
-                                       sec121_max="sec121_max_at_horizon", cancels=False, rule="H9")
+                                       sec121_max="sec121_max_at_horizon", nqu_share="nqu_share_at_horizon",
+                                       cancels=False, rule="H9")
 #: The columns the search writes, and the function that explains each (``dispo explain``).
 BREAKEVEN_WRITES = {"breakeven_sale_amount_realized": breakeven_next_amount_realized, "breakeven_sale_tax": tax.tax,
                     "breakeven_gap": breakeven_gap, "breakeven_amount_realized": breakeven_next_amount_realized}
@@ -508,6 +519,7 @@ WIRING = [
                months_lived_last_5y="months_lived_last_5y_at_horizon"),
     # H6: T4–T11 of the sale at the horizon; a sale cancels no debt.
     *tax.disposition(HORIZON_SALE, amount_realized="amount_realized_at_horizon", cod_income=pl.lit(0.0),
-                     long_term="long_term_at_horizon", sec121_max="sec121_max_at_horizon", rule="H6"),
+                     long_term="long_term_at_horizon", sec121_max="sec121_max_at_horizon",
+                     nqu_share="nqu_share_at_horizon", rule="H6"),
     graph.Step("breakeven_search", _add_breakeven, _breakeven_step_reads(), BREAKEVEN_WRITES, rule="H9"),
 ]

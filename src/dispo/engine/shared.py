@@ -14,8 +14,16 @@ import polars as pl
 
 from dispo.engine.dates import months_between
 
-SEC121_HARDSHIPS = ("job_loss", "medical", "divorce", "death")
+#: §121(c) hardships of S3 (Treas. Reg. 1.121-3: employment change, health, unforeseen circumstances).
+SEC121_HARDSHIPS = ("job_loss", "job_change", "medical", "divorce", "death")
 DEPRECIATION_YEARS = 27.5  # residential rental property recovery period, §168(c)
+
+
+def in_cents(amount: pl.Expr) -> pl.Expr:
+    """§3 Ties: a money amount rounded to cents (half away from zero, as the reports round it), so
+    that options worth the same to the cent compare equal whatever the float noise ($; null stays
+    null). Every rule that picks the largest of several amounts (B1, L7, L8) compares these."""
+    return amount.round(2, mode="half_away_from_zero")
 
 
 def debt(first_lien_balance: pl.Expr, second_lien_balance: pl.Expr) -> pl.Expr:
@@ -124,7 +132,7 @@ def sec121_eligible(months_owned_last_5y: pl.Expr, months_lived_last_5y: pl.Expr
 
 def sec121_max(sec121_eligible: pl.Expr, months_owned_last_5y: pl.Expr, months_lived_last_5y: pl.Expr,
                sec121_used_last_2y: pl.Expr, hardship: pl.Expr, sec121_limit: pl.Expr) -> pl.Expr:
-    """S3: sec121_limit[status] if eligible; else, for a job_loss, medical, divorce or death hardship
+    """S3: sec121_limit[status] if eligible; else, for a job_loss, job_change, medical, divorce or death hardship
     (§121(c), Treas. Reg. 1.121-3) and no exclusion in the last 2 years,
     limit·min(owned, lived)/24; else 0 ($)."""
     reduced = sec121_limit * pl.min_horizontal(months_owned_last_5y, months_lived_last_5y) / 24
@@ -136,6 +144,12 @@ def sec121_max(sec121_eligible: pl.Expr, months_owned_last_5y: pl.Expr, months_l
     )
 
 
+def nqu_share(nonqualified_use_months: pl.Expr, months_held: pl.Expr) -> pl.Expr:
+    """S4 (§121(b)(5)): min(1, nonqualified_use_months / max(1, months_held)), the share of the gain
+    (after depreciation) that nonqualified use keeps from the exclusion (ratio)."""
+    return pl.min_horizontal(1.0, nonqualified_use_months / pl.max_horizontal(1, months_held))
+
+
 # --- quantities the tax and lender sections both read (T2, L1, L5, B1) ------------------------------
 
 def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sale_discount: float) -> pl.Expr:
@@ -144,10 +158,17 @@ def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sal
 
 
 def relocation(occupancy: pl.Expr, relocation_assistance: float) -> pl.Expr:
-    """B1/L1: relocation_assistance for a primary home, else 0 ($)."""
+    """SPEC 3 (relocation): for a primary home, the relocation_assistance paid to a borrower who
+    leaves by short sale or deed-in-lieu (the investor's, section 5.4), else 0 ($; read by T2, T3,
+    L1, L5, L8 and B1)."""
     return pl.when(occupancy == "primary").then(pl.lit(relocation_assistance)).otherwise(0.0)
 
 
 def dil_eligible(second_lien_balance: pl.Expr) -> pl.Expr:
     """L5: a deed-in-lieu only when there is no second lien (second_lien_balance = 0)."""
     return second_lien_balance == 0
+
+
+# --- wiring (engine/graph.py) ---------------------------------------------------------------------
+
+HELPERS = (in_cents,)

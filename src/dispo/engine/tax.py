@@ -21,6 +21,7 @@ import polars as pl
 from dispo import params, schema
 from dispo.engine.dates import is_long_term
 from dispo.engine import graph
+from dispo.engine.shared import in_cents
 
 col = pl.col
 ZERO = pl.lit(0.0)
@@ -53,27 +54,41 @@ def short_sale_net(short_sale_price: pl.Expr, selling_cost_rate: pl.Expr) -> pl.
     return short_sale_price * (1 - selling_cost_rate)
 
 
-def short_sale_recourse(recourse: pl.Expr, occupancy: pl.Expr, short_sale_nonrecourse: pl.Expr) -> pl.Expr:
-    """T2: a short sale of a primary home in a state whose short_sale_nonrecourse is true (California,
-    CCP 580e) is nonrecourse whatever ``recourse`` says."""
-    return recourse & ~((occupancy == "primary") & short_sale_nonrecourse)
+def short_sale_recourse(recourse: pl.Expr, short_sale_nonrecourse: pl.Expr, borrower_is_entity: pl.Expr) -> pl.Expr:
+    """T2: a short sale in a state whose short_sale_nonrecourse is true (California, CCP 580e as
+    amended in 2011: any 1–4 unit dwelling of an individual, rentals and second homes too) is
+    nonrecourse whatever ``recourse`` says, unless ``borrower_is_entity`` (bool)."""
+    return recourse & ~(short_sale_nonrecourse & ~borrower_is_entity)
 
 
 def deed_in_lieu_recourse(recourse: pl.Expr) -> pl.Expr:
-    """T3: a deed-in-lieu (and a foreclosure) settles the debt on its own terms: the row's recourse
-    after rule R1."""
+    """T3: a deed-in-lieu settles the debt on its own terms: the row's recourse after rule R1."""
     return recourse
 
 
-def shortfall(debt: pl.Expr, proceeds: pl.Expr) -> pl.Expr:
-    """T2/T3: max(0, debt − proceeds), proceeds being N for a short sale and FMV otherwise ($)."""
-    return _pos(debt - proceeds)
+def foreclosure_recourse(recourse: pl.Expr) -> pl.Expr:
+    """T3: a foreclosure settles the debt on its own terms: the row's recourse after rule R1."""
+    return recourse
 
 
-def amount_realized(recourse: pl.Expr, proceeds: pl.Expr, debt: pl.Expr) -> pl.Expr:
-    """T2/T3: recourse: the proceeds (N or FMV); nonrecourse: max(proceeds, debt) — the whole debt
-    is realized (Tufts; Pub. 4681) ($)."""
-    return pl.when(recourse).then(proceeds).otherwise(pl.max_horizontal(proceeds, debt))
+def to_liens(proceeds: pl.Expr, relocation: pl.Expr) -> pl.Expr:
+    """T2/T3: what the liens receive: proceeds − relocation; for a short sale N − relocation (paid
+    to the borrower from the proceeds), for a deed-in-lieu FMV − relocation (paid by the lender,
+    L5), for a foreclosure FMV (relocation 0) ($)."""
+    return proceeds - relocation
+
+
+def shortfall(debt: pl.Expr, to_liens: pl.Expr) -> pl.Expr:
+    """T2/T3: max(0, debt − to_liens): the debt the liens do not get (the relocation included:
+    Treas. Reg. 1.1001-2(c) Ex. 8) ($)."""
+    return _pos(debt - to_liens)
+
+
+def amount_realized(recourse: pl.Expr, proceeds: pl.Expr, to_liens: pl.Expr, debt: pl.Expr,
+                    relocation: pl.Expr) -> pl.Expr:
+    """T2/T3: recourse: the proceeds (N or FMV); nonrecourse: max(to_liens, debt) + relocation — the
+    whole debt is realized (Tufts; Pub. 4681), plus the cash the borrower receives ($)."""
+    return pl.when(recourse).then(proceeds).otherwise(pl.max_horizontal(to_liens, debt) + relocation)
 
 
 def cod_income(recourse: pl.Expr, shortfall: pl.Expr, deficiency_forgiven_share: pl.Expr) -> pl.Expr:
@@ -99,9 +114,11 @@ def unrecaptured_1250_gain(gain: pl.Expr, depreciation: pl.Expr) -> pl.Expr:
     return pl.when(gain >= 0).then(pl.min_horizontal(gain, depreciation)).otherwise(ZERO)
 
 
-def excluded_gain(gain: pl.Expr, unrecaptured_1250_gain: pl.Expr, sec121_max: pl.Expr) -> pl.Expr:
-    """T4: min(gain − unrecaptured_1250, sec121_max) for a gain, else 0 ($; rule S3)."""
-    return pl.when(gain >= 0).then(pl.min_horizontal(gain - unrecaptured_1250_gain, sec121_max)).otherwise(ZERO)
+def excluded_gain(gain: pl.Expr, unrecaptured_1250_gain: pl.Expr, nqu_share: pl.Expr, sec121_max: pl.Expr) -> pl.Expr:
+    """T4: min((gain − unrecaptured_1250)·(1 − nqu_share), sec121_max) for a gain, else 0 ($; rules
+    S3, S4: the nonqualified-use share of the gain cannot be excluded, §121(b)(5))."""
+    excludable = (gain - unrecaptured_1250_gain) * (1 - nqu_share)
+    return pl.when(gain >= 0).then(pl.min_horizontal(excludable, sec121_max)).otherwise(ZERO)
 
 
 def recognized_gain(gain: pl.Expr, excluded_gain: pl.Expr) -> pl.Expr:
@@ -218,34 +235,104 @@ def tax_on_other_income(other_taxable_income: pl.Expr) -> pl.Expr:
     return bracket_tax(other_taxable_income)
 
 
-def ordinary_tax(o2: pl.Expr, tax_on_other_income: pl.Expr) -> pl.Expr:
+def ordinary_tax(tax_on_ordinary_income: pl.Expr, tax_on_other_income: pl.Expr) -> pl.Expr:
     """T7: T(O2) − T(O) ($; negative when a deductible loss saves tax)."""
-    return bracket_tax(o2) - tax_on_other_income
+    return tax_on_ordinary_income - tax_on_other_income
 
 
-def tax_1250(o2: pl.Expr, unrecaptured_1250: pl.Expr) -> pl.Expr:
-    """T8: T25(O2 + u) − T25(O2): ordinary rates, never above 25 % per dollar ($)."""
+def tax_on_ordinary_income(ordinary_income_after: pl.Expr) -> pl.Expr:
+    """T7: T(O2), the regular tax on the ordinary income after the disposition ($)."""
+    return bracket_tax(ordinary_income_after)
+
+
+def taxable_income(ordinary_income_after: pl.Expr, unrecaptured_1250: pl.Expr, ltcg: pl.Expr) -> pl.Expr:
+    """T8 TI = O2 + u + ltcg: taxable income with the disposition (Schedule D Tax Worksheet line 1) ($)."""
+    return ordinary_income_after + unrecaptured_1250 + ltcg
+
+
+def regular_rate_income(ordinary_income_after: pl.Expr, unrecaptured_1250: pl.Expr, ltcg_t0: pl.Expr) -> pl.Expr:
+    """T8 w19 = max(O2, min(O2 + u, t0)): taxable income taxed at the regular rates — the ordinary
+    income and the §1250 gain that fits under the 0 % bound (worksheet lines 14–19) ($)."""
+    o2 = ordinary_income_after
+    return pl.max_horizontal(o2, pl.min_horizontal(o2 + unrecaptured_1250, ltcg_t0))
+
+
+def ltcg_at_0(taxable_income: pl.Expr, ordinary_income_after: pl.Expr, unrecaptured_1250: pl.Expr,
+              ltcg_t0: pl.Expr) -> pl.Expr:
+    """T9 z = min(TI, t0) − min(O2 + u, t0): long-term gain taxed at 0 % (worksheet line 20) ($)."""
+    below = pl.min_horizontal(ordinary_income_after + unrecaptured_1250, ltcg_t0)
+    return pl.min_horizontal(taxable_income, ltcg_t0) - below
+
+
+def ltcg_at_15(ltcg: pl.Expr, ltcg_at_0: pl.Expr, taxable_income: pl.Expr, ltcg_t15: pl.Expr,
+               regular_rate_income: pl.Expr) -> pl.Expr:
+    """T9 f = min(ltcg − z, max(0, min(TI, t15) − w19 − z)): long-term gain taxed at 15 %
+    (worksheet lines 21–28) ($)."""
+    room = _pos(pl.min_horizontal(taxable_income, ltcg_t15) - regular_rate_income - ltcg_at_0)
+    return pl.min_horizontal(ltcg - ltcg_at_0, room)
+
+
+def ltcg_at_20(ltcg: pl.Expr, ltcg_at_0: pl.Expr, ltcg_at_15: pl.Expr) -> pl.Expr:
+    """T9 g = ltcg − z − f: long-term gain taxed at 20 % (worksheet line 31) ($)."""
+    return ltcg - ltcg_at_0 - ltcg_at_15
+
+
+def unrecaptured_1250_at_25(unrecaptured_1250: pl.Expr, regular_rate_income: pl.Expr,
+                            ordinary_income_after: pl.Expr) -> pl.Expr:
+    """T8 u25 = u − (w19 − O2): §1250 gain above the 0 % bound, taxed at 25 % (worksheet lines
+    33–37); it does not use up the 15 % band ($)."""
+    return unrecaptured_1250 - (regular_rate_income - ordinary_income_after)
+
+
+def tax_on_regular_rate_income(regular_rate_income: pl.Expr) -> pl.Expr:
+    """T8 T(w19): the regular tax on the income taxed at the regular rates, the tax on worksheet
+    line 19 that line 43 adds up ($)."""
+    return bracket_tax(regular_rate_income)
+
+
+def worksheet_tax(tax_on_regular_rate_income: pl.Expr, ltcg_at_15: pl.Expr, ltcg_at_20: pl.Expr,
+                  unrecaptured_1250_at_25: pl.Expr) -> pl.Expr:
+    """T8/T9 W = T(w19) + 0.15·f + 0.20·g + 0.25·u25: the worksheet's tax on TI (line 43) ($)."""
+    rates = params.tax_rates()
+    _, r15, r20 = rates.ltcg
+    return (tax_on_regular_rate_income + r15 * ltcg_at_15 + r20 * ltcg_at_20
+            + rates.unrecaptured_1250_max * unrecaptured_1250_at_25)
+
+
+def tax_on_taxable_income(worksheet_tax: pl.Expr, taxable_income: pl.Expr) -> pl.Expr:
+    """T8/T9 min(W, T(TI)): the tax on TI, never more than the regular tax on all of it (worksheet
+    line 45, the smaller of line 43 and line 44, T(TI)) ($)."""
+    return pl.min_horizontal(worksheet_tax, bracket_tax(taxable_income))
+
+
+def gains_tax(tax_on_taxable_income: pl.Expr, tax_on_ordinary_income: pl.Expr) -> pl.Expr:
+    """T8/T9 gains_tax = min(W, T(TI)) − T(O2): the tax on u and ltcg together (worksheet line 45
+    less the regular tax on O2) ($)."""
+    return tax_on_taxable_income - tax_on_ordinary_income
+
+
+def tax_1250(tax_on_regular_rate_income: pl.Expr, tax_on_ordinary_income: pl.Expr,
+             unrecaptured_1250_at_25: pl.Expr, gains_tax: pl.Expr) -> pl.Expr:
+    """T8: min(T(w19) − T(O2) + 0.25·u25, gains_tax): the §1250 gain's tax, at the regular rates
+    under the 0 % bound and 25 % above it (worksheet lines 19 and 37) ($)."""
     cap = params.tax_rates().unrecaptured_1250_max
-    return bracket_tax(o2 + unrecaptured_1250, cap) - bracket_tax(o2, cap)
+    return pl.min_horizontal(tax_on_regular_rate_income - tax_on_ordinary_income + cap * unrecaptured_1250_at_25,
+                             gains_tax)
 
 
-def ltcg_tax(o2: pl.Expr, unrecaptured_1250: pl.Expr, ltcg: pl.Expr, ltcg_t0: pl.Expr, ltcg_t15: pl.Expr) -> pl.Expr:
-    """T9: long-term gain stacked on B = O2 + u: z in the 0 % band, f in the 15 % band, the rest at
-    20 % ($)."""
-    r0, r15, r20 = params.tax_rates().ltcg
-    b = o2 + unrecaptured_1250
-    top = b + ltcg
-    z = _pos(pl.min_horizontal(top, ltcg_t0) - b)
-    f = _pos(pl.min_horizontal(top, ltcg_t15) - pl.max_horizontal(b, ltcg_t0))
-    return r0 * z + r15 * f + r20 * (ltcg - z - f)
+def ltcg_tax(gains_tax: pl.Expr, tax_1250: pl.Expr) -> pl.Expr:
+    """T9: gains_tax − tax_1250: the long-term gain's tax; line 45's saving, when it binds, comes
+    off it first ($)."""
+    return gains_tax - tax_1250
 
 
-def niit(stcg: pl.Expr, ltcg: pl.Expr, unrecaptured_1250: pl.Expr, o2: pl.Expr, standard_deduction: pl.Expr,
-         niit_threshold: pl.Expr) -> pl.Expr:
-    """T10 (§1411): 3.8 % of min(nii, max(0, magi − threshold)) with nii = stcg + ltcg + u and
+def niit(stcg: pl.Expr, ltcg: pl.Expr, unrecaptured_1250: pl.Expr, released_passive_losses: pl.Expr,
+         ordinary_income_after: pl.Expr, standard_deduction: pl.Expr, niit_threshold: pl.Expr) -> pl.Expr:
+    """T10 (§1411): 3.8 % of min(nii, max(0, magi − threshold)) with nii = max(0, stcg + ltcg + u − P)
+    (released passive losses are deductions of the rental, Treas. Reg. 1.1411-4(f)) and
     magi = O2 + u + ltcg + standard_deduction (taxable income turned back into income) ($)."""
-    nii = stcg + ltcg + unrecaptured_1250
-    magi = o2 + unrecaptured_1250 + ltcg + standard_deduction
+    nii = _pos(stcg + ltcg + unrecaptured_1250 - released_passive_losses)
+    magi = ordinary_income_after + unrecaptured_1250 + ltcg + standard_deduction
     return params.tax_rates().niit * pl.min_horizontal(nii, _pos(magi - niit_threshold))
 
 
@@ -282,12 +369,13 @@ def borrower_best_option(sale: pl.Expr, short_sale: pl.Expr, deed_in_lieu: pl.Ex
                          underwater: pl.Expr, dil_eligible: pl.Expr) -> pl.Expr:
     """B1: the disposition with the largest borrower_net; short_sale and deed_in_lieu count only
     when underwater (no lender approves either without a shortfall), deed_in_lieu only when
-    dil_eligible; ties go to the earlier of sale, short_sale, deed_in_lieu, foreclosure."""
+    dil_eligible; amounts are compared in cents (section 3 Ties) and ties go to the earlier of sale,
+    short_sale, deed_in_lieu, foreclosure."""
     candidates = {
-        "sale": sale,
-        "short_sale": pl.when(underwater).then(short_sale),
-        "deed_in_lieu": pl.when(underwater & dil_eligible).then(deed_in_lieu),
-        "foreclosure": foreclosure,
+        "sale": in_cents(sale),
+        "short_sale": pl.when(underwater).then(in_cents(short_sale)),
+        "deed_in_lieu": pl.when(underwater & dil_eligible).then(in_cents(deed_in_lieu)),
+        "foreclosure": in_cents(foreclosure),
     }
     best = pl.max_horizontal(list(candidates.values()))
     (first, first_value), *rest = candidates.items()
@@ -306,30 +394,39 @@ def years_to_new_mortgage(wait_years: float) -> pl.Expr:
 
 HELPERS = (bracket_tax,)
 
-#: T1–T3 of a disposition that settles the debt: its proceeds (N of T2 or FMV of T3) and recourse.
-SETTLE_QUANTITIES = (shortfall, amount_realized, cod_income, deficiency_owed)
-SETTLE_PROCEEDS = {"short_sale": "short_sale_net", "deed_in_lieu": "market_value"}
+#: T1–T3 of a disposition that settles the debt: what the liens receive, the shortfall, the amount
+#: realized, COD and the deficiency, from its proceeds (N of T2 or FMV of T3), the relocation the
+#: borrower receives (section 3; none in a foreclosure) and its recourse.
+SETTLE_QUANTITIES = (to_liens, shortfall, amount_realized, cod_income, deficiency_owed)
+SETTLE_INPUTS: dict[str, dict[str, graph.Source]] = {
+    "short_sale": {"proceeds": "short_sale_net", "relocation": "relocation"},
+    "deed_in_lieu": {"proceeds": "market_value", "relocation": "relocation"},
+    "foreclosure": {"proceeds": "market_value", "relocation": ZERO},
+}
 #: T6: the exclusions of cancelled debt, in order.
 COD_QUANTITIES = (cod_excluded_bankruptcy, qpri_limit, cod_left_after_bankruptcy,
                   (cod_excluded_qpri, {"cod_left": "cod_left_after_bankruptcy"}), cod_left_after_qpri,
                   (cod_excluded_insolvency, {"cod_left": "cod_left_after_qpri"}), cod_excluded, cod_taxable)
-_O2 = {"o2": "ordinary_income_after"}
-#: T4, T5, T7–T11.
+#: T4, T5, T7, the Schedule D Tax Worksheet of T8–T9 (each line a column), T10, T11.
 GAIN_AND_TAX_QUANTITIES = (gain, unrecaptured_1250_gain, excluded_gain, recognized_gain, deductible_loss, ltcg, stcg,
-                           unrecaptured_1250, ordinary_income_after, (ordinary_tax, _O2), (tax_1250, _O2),
-                           (ltcg_tax, _O2), (niit, _O2), tax)
+                           unrecaptured_1250, ordinary_income_after, tax_on_ordinary_income, taxable_income,
+                           regular_rate_income, tax_on_regular_rate_income, ltcg_at_0, ltcg_at_15, ltcg_at_20,
+                           unrecaptured_1250_at_25, worksheet_tax, tax_on_taxable_income, gains_tax, ordinary_tax,
+                           tax_1250, ltcg_tax, niit, tax)
 
 
-def disposition(prefix: str, *, long_term: str, sec121_max: str, amount_realized: graph.Source | None = None,
-                cod_income: graph.Source | None = None, cancels: bool = True, rule: str = "") -> list[graph.Node]:
+def disposition(prefix: str, *, long_term: str, sec121_max: str, nqu_share: str,
+                amount_realized: graph.Source | None = None, cod_income: graph.Source | None = None,
+                cancels: bool = True, rule: str = "") -> list[graph.Node]:
     """T4–T11 of one disposition as nodes ``<prefix>_<quantity>`` (gain, excluded_gain, ltcg, …,
-    cod_excluded, cod_taxable, ordinary_income_after (O2), ordinary_tax, tax_1250, ltcg_tax, niit,
-    tax). Each reads the disposition's ``<prefix>_amount_realized`` and ``<prefix>_cod_income``
-    (or the sources given), the character ``long_term`` (T5) and the ``sec121_max`` (S3) named, and
-    the row's basis, income and tax parameter columns. ``cancels=False``: a disposition that
-    cancels no debt (the H9 search's trial sales): T6 is skipped and cod_taxable is 0 in T7, the
-    same tax as a cod_income of 0 with a third less work."""
-    inputs: dict[str, graph.Source] = {"long_term": long_term, "sec121_max": sec121_max}
+    cod_excluded, cod_taxable, ordinary_income_after (O2), each Schedule D Tax Worksheet quantity of
+    T8–T9, ordinary_tax, tax_1250, ltcg_tax, niit, tax). Each reads the disposition's
+    ``<prefix>_amount_realized`` and ``<prefix>_cod_income`` (or the sources given), the character
+    ``long_term`` (T5), the ``sec121_max`` (S3) and the ``nqu_share`` (S4) named, and the row's
+    basis, income and tax parameter columns. ``cancels=False``: a disposition that cancels no debt
+    (the H9 search's trial sales): T6 is skipped and cod_taxable is 0 in T7, the same tax as a
+    cod_income of 0 with a third less work."""
+    inputs: dict[str, graph.Source] = {"long_term": long_term, "sec121_max": sec121_max, "nqu_share": nqu_share}
     if amount_realized is not None:
         inputs["amount_realized"] = amount_realized
     if cod_income is not None:
@@ -340,21 +437,14 @@ def disposition(prefix: str, *, long_term: str, sec121_max: str, amount_realized
     return graph.family(prefix, quantities, inputs=inputs, local=("amount_realized", "cod_income"), rule=rule)
 
 
-#: T3 gives a deed-in-lieu and a foreclosure the same proceeds (FMV), recourse and deficiency, hence
-#: the same T3–T11 quantities: they are computed for the deed-in-lieu and the foreclosure's
-#: ``foreclosure_<quantity>`` columns are copies.
-SAME_TAX_AS = {"foreclosure": "deed_in_lieu"}
-EVALUATED_DISPOSITIONS = tuple(d for d in schema.DISPOSITIONS if d not in SAME_TAX_AS)
-
-
 def _wiring() -> list[graph.Node]:
-    nodes = [graph.node("deed_in_lieu_recourse", deed_in_lieu_recourse)]
-    for d, proceeds in SETTLE_PROCEEDS.items():  # T2, T3
-        nodes += graph.family(d, SETTLE_QUANTITIES, inputs={"proceeds": proceeds}, local=("recourse",))
-    for d in EVALUATED_DISPOSITIONS:  # T4–T11, each disposition on as_of at market_value
-        nodes += disposition(d, long_term="disposition_long_term", sec121_max="sec121_max")
-    for d, same in SAME_TAX_AS.items():
-        nodes += graph.same_as(nodes, f"{same}_", f"{d}_")
+    nodes: list[graph.Node] = []
+    for d, inputs in SETTLE_INPUTS.items():  # T2, T3
+        nodes += graph.family(d, SETTLE_QUANTITIES, inputs=inputs, local=("recourse",))
+    # T4–T11, each disposition on as_of at market_value (a deed-in-lieu and a foreclosure differ by
+    # the relocation since SPEC revision 2, so all four are evaluated).
+    for d in schema.DISPOSITIONS:
+        nodes += disposition(d, long_term="disposition_long_term", sec121_max="sec121_max", nqu_share="nqu_share")
     nodes += [  # B1
         graph.node("sale_borrower_net", sale_borrower_net, tax="sale_tax"),
         *(graph.node(f"{d}_borrower_net", workout_borrower_net, deficiency_owed=f"{d}_deficiency_owed", tax=f"{d}_tax")
