@@ -15,7 +15,7 @@ resident memory (``ru_maxrss``):
 - **e2e**: ``dispo run`` on a temporary pipeline file pointing at the input, ``--out`` a temporary
   directory (removed afterwards); per-stage timings come from its ``summary.json``;
 - **output floor** (``out floor s``): Polars writes the CSV and Parquet files that run wrote,
-  from frames already in memory (loaded untimed): what writing SPEC section 7's output bytes costs,
+  from frames already in memory (loaded untimed): what writing docs/spec.md section 7's output bytes costs,
   with no computation and no sort (report.html/.xlsx and the run history not counted);
 - **engine**: ``dispo.engine.evaluate_wide(frame, ..., columns=OUTPUT_COLUMNS).collect()``, the
   call ``dispo run`` makes (every column its outputs read), on a typed frame already in
@@ -54,7 +54,7 @@ SEED = 1
 
 #: The output floor: Polars (the faster writer of the two: 3.9 s against DuckDB's 8.5 s for the 1.1 GB
 #: holdings.csv of 1M rows) writes the data files a ``dispo run`` wrote (its CSVs and Parquets, the
-#: bytes SPEC section 7 asks for) from frames already in memory: no computation, no sort, no
+#: bytes docs/spec.md section 7 asks for) from frames already in memory: no computation, no sort, no
 #: rounding or neutralising. Loading them (untimed; a CSV from its Parquet twin) comes first.
 OUTPUT_FLOOR_SCRIPT = """
 import json, sys, time

@@ -6,10 +6,10 @@ __version__ = "0.1.0"
 
 
 def evaluate(frame, *, as_of, assumptions=None, defaults=None):
-    """Every output column of SPEC section 7 for a Polars frame of **typed, valid** rows (the Python
+    """Every output column of docs/spec.md section 7 for a Polars frame of **typed, valid** rows (the Python
     API, for notebooks).
 
-    ``frame``: one row per property with the input columns of SPEC section 1 under their exact names
+    ``frame``: one row per property with the input columns of docs/spec.md section 1 under their exact names
     and types — strings for ``property_id``/``state``/``occupancy``…, floats for money and rates,
     ints for month counts, ``pl.Date`` for dates, booleans for flags. Optional columns may be absent
     or null (their defaults apply, as in a pipeline run); extra columns are carried through to the
@@ -19,7 +19,7 @@ def evaluate(frame, *, as_of, assumptions=None, defaults=None):
     already clean.
 
     ``as_of``: the evaluation date (``datetime.date`` or ``"YYYY-MM-DD"``). ``assumptions``: a
-    mapping of SPEC 5.1/5.2 overrides (``{"reo_discount": 0.3}``; unknown names and out-of-range
+    mapping of docs/spec.md section 5.1/5.2 overrides (``{"reo_discount": 0.3}``; unknown names and out-of-range
     values raise ``ValueError``) or a :class:`dispo.params.Assumptions`. ``defaults``: the pipeline
     ``[defaults]`` for *(cfg)* columns (``{"filing_status": "mfj"}``).
 

@@ -1,4 +1,4 @@
-"""The pipeline file (SPEC section 2): read, checked, resolved into one immutable PipelineConfig.
+"""The pipeline file (docs/spec.md section 2): read, checked, resolved into one immutable PipelineConfig.
 
 Paths are resolved relative to the pipeline file (CLI overrides relative to the working
 directory); unknown keys, unknown assumptions and ``[defaults]`` values that break their column's
@@ -74,7 +74,7 @@ class PipelineConfig:
 
 
 def _check_default(where: str, name: str, value: Any) -> Any:
-    """A ``[defaults]`` value must be a *(cfg)* column's and satisfy its rule (SPEC section 2)."""
+    """A ``[defaults]`` value must be a *(cfg)* column's and satisfy its rule (docs/spec.md section 2)."""
     if name not in schema.CFG_DEFAULTS:
         known = ", ".join(sorted(schema.CFG_DEFAULTS))
         raise ConfigError(f"{where}: unknown key '{name}' in [defaults] (settable: {known})")

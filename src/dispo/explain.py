@@ -209,14 +209,14 @@ def _section_of(column: str, rule: Rule) -> str:
 
 
 SECTION_TITLES = [
-    ("inputs", "Inputs after defaults (SPEC 1; R1, S1, H0, H1)"),
+    ("inputs", "Inputs after defaults (docs/spec.md section 1; R1, S1, H0, H1)"),
     ("data", "State facts and tax parameters (data/states.csv, data/tax_years.toml)"),
-    ("shared", "Shared definitions (SPEC 3: D1, S2, S3)"),
-    ("tax", "Tax, every disposition (SPEC 4)"),
+    ("shared", "Shared definitions (docs/spec.md section 3: D1, S2, S3)"),
+    ("tax", "Tax, every disposition (docs/spec.md section 4)"),
     *[(f"tax:{d}", f"Tax of a {d.replace('_', '-')} (T1–T12)") for d in schema.DISPOSITIONS],
     ("B1", "Borrower's cash and best way out (B1)"),
-    ("lender", "Lender: short sale vs deed-in-lieu vs foreclosure (SPEC 5: L1–L9)"),
-    ("hold", "Sell now vs hold (SPEC 6: H0–H9)"),
+    ("lender", "Lender: short sale vs deed-in-lieu vs foreclosure (docs/spec.md section 5: L1–L9)"),
+    ("hold", "Sell now vs hold (docs/spec.md section 6: H0–H9)"),
     ("other", "Other intermediates"),
 ]
 

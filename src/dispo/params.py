@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import polars as pl
 
 STATUSES = ("single", "mfj", "mfs", "hoh")
-#: tax_year range the schema accepts (SPEC section 1); the join table covers all of it.
+#: tax_year range the schema accepts (docs/spec.md section 1); the join table covers all of it.
 TAX_YEAR_MIN, TAX_YEAR_MAX = 2021, 2035
 
 
@@ -113,7 +113,7 @@ def tax_param_frame() -> pl.DataFrame:
     """One row per (tax_year, filing_status) for every tax_year the schema accepts.
 
     Columns: ``tax_year``, ``filing_status``, ``tax_params_year`` (the nearest year with parameters,
-    SPEC section 3), ``ord_top_1`` … ``ord_top_6`` (upper bounds of the ordinary bands),
+    docs/spec.md section 3), ``ord_top_1`` … ``ord_top_6`` (upper bounds of the ordinary bands),
     ``ord_offset_2`` … ``ord_offset_7`` and ``ord_offset_<k>_capped`` (the bands' lines, see
     ``bracket_lines``),
     ``ltcg_t0``, ``ltcg_t15`` (upper bounds of the 0 % and 15 % long-term bands),
@@ -188,6 +188,31 @@ def state_frame() -> pl.DataFrame:
     return pl.DataFrame(list(states()))
 
 
+# --- statute (data/statute.toml) ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatuteFigure:
+    """A figure of law or regulation (or a SPEC convention) with its unit, rule and legal reference."""
+
+    name: str
+    value: Any
+    unit: str
+    rule: str
+    reference: str
+
+
+@cache
+def statute_figures() -> dict[str, StatuteFigure]:
+    """data/statute.toml: the recovery period, the §121 tests, the holding period, Reg. X limits …"""
+    raw = tomllib.loads(_data_text("statute.toml"))
+    return {name: StatuteFigure(name, v["value"], v["unit"], v["rule"], v["reference"]) for name, v in raw.items()}
+
+
+def statute(name: str) -> Any:
+    """The value of the figure ``name`` of data/statute.toml (e.g. ``depreciation_recovery_years``)."""
+    return statute_figures()[name].value
+
+
 # --- assumptions (data/assumptions.toml) --------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -218,7 +243,7 @@ class AssumptionError(ValueError):
 
 @dataclass(frozen=True)
 class Assumptions:
-    """The model assumptions of SPEC sections 5.1 and 5.2, with a pipeline's overrides applied.
+    """The model assumptions of docs/spec.md sections 5.1 and 5.2, with a pipeline's overrides applied.
 
     Read a value as ``a["reo_discount"]`` or ``a.reo_discount``.
     """

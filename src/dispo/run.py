@@ -23,7 +23,6 @@ from dispo.config import PipelineConfig
 from dispo.errors import DispoError
 
 EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
-DATABASE_NAME = "dispo.duckdb"
 #: Inputs of more rows than this are validated in DuckDB and evaluated in batches (BATCH_ROWS),
 #: their outputs streamed to disk (memory bounded by a batch, whatever the input's size; the outputs
 #: are the same). Environment variable DISPO_CHUNK_ROWS, or run_pipeline(chunk_rows=...), overrides it.
@@ -100,7 +99,7 @@ def _timed(timings: dict[str, float], reporter: Reporter, stage: str, detail: st
 
 
 def gate_failed(rows_read: int, rows_rejected: int, max_reject_fraction: float) -> bool:
-    """SPEC 1: rejects exceeding max_reject_fraction of input rows fail the data-quality gate."""
+    """docs/spec.md section 1: rejects exceeding max_reject_fraction of input rows fail the data-quality gate."""
     return rows_read > 0 and rows_rejected / rows_read > max_reject_fraction
 
 
@@ -206,7 +205,7 @@ def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chun
 
 
 def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk_rows: int | None = None) -> RunOutcome:
-    """Runs a pipeline end to end and writes its outputs atomically (SPEC section 7).
+    """Runs a pipeline end to end and writes its outputs atomically (docs/spec.md section 7).
 
     Inputs of more than ``chunk_rows`` rows (see ``CHUNK_ROWS``) are validated and evaluated in
     chunks and their outputs streamed (``dispo.reports.streamed``): the same outputs, in bounded

@@ -1,6 +1,6 @@
 """The input schema of dispo: one declaration, everything else derived from it.
 
-SPEC section 1 lists the input columns; this module is that table as data. Ingest derives its
+docs/spec.md section 1 lists the input columns; this module is that table as data. Ingest derives its
 DuckDB casts from it, validation its Great Expectations suite, the engine its defaults, config its
 check of ``[defaults]`` values, and the README its column table (``dispo schema --markdown``).
 
@@ -17,7 +17,7 @@ from dispo import params
 
 DType = Literal["string", "float", "int", "bool", "date"]
 
-#: Upper bound of every money column and of other_taxable_income (SPEC section 1): larger values
+#: Upper bound of every money column and of other_taxable_income (docs/spec.md section 1): larger values
 #: are data errors and would overflow the arithmetic.
 MONEY_MAX = 1e12
 INCOME_MAX = 1e11
@@ -25,7 +25,7 @@ INCOME_MAX = 1e11
 
 @dataclass(frozen=True)
 class Column:
-    """One input column of SPEC section 1.
+    """One input column of docs/spec.md section 1.
 
     ``default`` is the literal default; ``cfg`` marks the *(cfg)* ones a pipeline's ``[defaults]``
     may override; ``default_rule`` names a computed default (R1, S1, H0, H1, ...) applied by the
@@ -49,7 +49,7 @@ class Column:
 
     @property
     def percent_ok(self) -> bool:
-        """Rate and share columns accept a trailing ``%`` that divides by 100 (SPEC 1, parsing)."""
+        """Rate and share columns accept a trailing ``%`` that divides by 100 (docs/spec.md section 1, parsing)."""
         return self.dtype == "float" and (self.name.endswith("_rate") or self.name.endswith("_share"))
 
     @property
@@ -98,7 +98,7 @@ HARDSHIPS = ("job_loss", "job_change", "divorce", "medical", "rate_reset", "rent
 OCCUPANCIES = ("primary", "rental", "second_home")
 FILING_STATUSES = ("single", "mfj", "mfs", "hoh")
 
-#: SPEC section 1, in its order.
+#: docs/spec.md section 1, in its order.
 COLUMNS: tuple[Column, ...] = (
     Column("property_id", "string", "Non-empty after trimming; unique in the run (case-sensitive).", required=True),
     Column("state", "string", "Two-letter state code (one of data/states.csv), upper-cased.", required=True,
@@ -179,7 +179,7 @@ CFG_DEFAULTS: dict[str, Any] = {c.name: c.default for c in COLUMNS if c.cfg}
 
 @dataclass(frozen=True)
 class CrossRule:
-    """A rule across columns of one row (SPEC section 1), checked after parsing.
+    """A rule across columns of one row (docs/spec.md section 1), checked after parsing.
 
     ``sql`` is a DuckDB boolean that is true for a good row (nulls pass: a null optional value takes
     its default, which satisfies the rule by construction); ``as_of`` is bound as a parameter.
@@ -207,11 +207,11 @@ CROSS_RULES: tuple[CrossRule, ...] = (
               ("qpri_balance", "first_lien_balance", "second_lien_balance")),
 )
 
-#: Rows whose property_id occurs more than once are all rejected (SPEC section 1, quarantine).
+#: Rows whose property_id occurs more than once are all rejected (docs/spec.md section 1, quarantine).
 UNIQUE_COLUMN = "property_id"
 
 
-# --- outputs (SPEC section 7): an input column may not use one of these names -----------------
+# --- outputs (docs/spec.md section 7): an input column may not use one of these names -----------------
 
 DISPOSITIONS: tuple[str, ...] = ("sale", "short_sale", "deed_in_lieu", "foreclosure")
 LENDER_OPTIONS: tuple[str, ...] = ("short_sale", "deed_in_lieu", "foreclosure")

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 HISTORY_TABLES = ("history_results", "history_rejects")
 
-#: What a diff compares (SPEC 6 H8 and 5 L7): recommendations that can flip, values that move.
+#: What a diff compares (docs/spec.md section 6 H8 and 5 L7): recommendations that can flip, values that move.
 DIFF_CHANGES = ("hold_recommendation", "lender_best_option")
 DIFF_MOVES = ("sell_advantage_pv", "lender_savings_vs_foreclosure")
 

@@ -5,7 +5,7 @@ function all call it. It never touches files.
 
 Two stages:
 
-1. ``defaults.apply_defaults`` – SPEC section 1 defaults (R1, S1, H0, H1 …), in docs/spec.md;
+1. ``defaults.apply_defaults`` – docs/spec.md section 1 defaults (R1, S1, H0, H1 …), in docs/spec.md;
 2. ``graph.build().apply``     – every rule of sections 3–6: the functions of the rule modules
    ``shared`` (section 3: D1, S2, S3), ``tax`` (section 4: T1–T12, B1), ``lender`` (section 5:
    L1–L9) and ``hold`` (section 6: H2–H9), each named after the column it makes, ordered by their
@@ -16,7 +16,7 @@ Between the stages the frame is "wide": the schema columns after defaults, the s
 ``data/states.csv`` (``judicial``, ``foreclosure_days``, ``foreclosure_legal_cost``,
 ``purchase_money_nonrecourse``, ``short_sale_nonrecourse``), the tax parameters of the row's
 (tax_year, filing_status) from ``params.tax_param_frame()`` and every intermediate column. The
-wide frame is what ``dispo explain`` shows; ``results_frame`` selects the SPEC section 7 columns.
+wide frame is what ``dispo explain`` shows; ``results_frame`` selects the docs/spec.md section 7 columns.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = ["OUTPUT_COLUMNS", "RESULT_COLUMNS", "evaluate", "evaluate_wide", "res
 
 
 #: The wide-frame columns the pipeline's outputs read: ``results_frame`` (lineage, the input
-#: columns after defaults, the SPEC section 7 outputs) and the tax_outcomes table.
+#: columns after defaults, the docs/spec.md section 7 outputs) and the tax_outcomes table.
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(
     (*schema.LINEAGE_COLUMNS, *schema.NAMES, *schema.RESULT_OUTPUTS, *schema.TAX_OUTCOME_SOURCES)))
 RESULT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((*schema.LINEAGE_COLUMNS, *schema.NAMES, *schema.RESULT_OUTPUTS)))
@@ -88,7 +88,7 @@ def _attach(lf: pl.LazyFrame, table: pl.DataFrame, keys: list[str]) -> pl.LazyFr
 
 
 def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None) -> pl.DataFrame:
-    """SPEC section 7 ``results``: lineage, the input columns after defaults, extra input columns
+    """docs/spec.md section 7 ``results``: lineage, the input columns after defaults, extra input columns
     carried through unchanged, then exactly the outputs of sections 3–6."""
     lineage = [c for c in schema.LINEAGE_COLUMNS if c in wide.columns]
     out = wide.select(*lineage, *schema.NAMES)
@@ -102,7 +102,7 @@ def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None) -> p
 
 def evaluate(frame: pl.DataFrame, *, as_of: date, assumptions: Assumptions | Mapping[str, float] | None = None,
              defaults: Mapping[str, Any] | None = None) -> pl.DataFrame:
-    """Every output column of SPEC section 7 for already-typed, valid rows (the Python API).
+    """Every output column of docs/spec.md section 7 for already-typed, valid rows (the Python API).
 
     >>> results = evaluate(df, as_of=date(2026, 11, 22), assumptions={"reo_discount": 0.3})
     """

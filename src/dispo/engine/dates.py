@@ -1,10 +1,15 @@
-"""Calendar arithmetic of SPEC section 3, as Polars expressions over whole columns."""
+"""Calendar arithmetic of docs/spec.md section 3, as Polars expressions over whole columns."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import polars as pl
+
+from dispo import params
+
+#: T5: more than this many months held is long-term (§1222(3), data/statute.toml).
+LONG_TERM_MONTHS: int = params.statute("long_term_holding_months")
 
 IntoDate = pl.Expr | date
 
@@ -14,7 +19,7 @@ def _expr(d: IntoDate) -> pl.Expr:
 
 
 def months_between(a: IntoDate, b: IntoDate) -> pl.Expr:
-    """Completed calendar months from a to b (SPEC 3):
+    """Completed calendar months from a to b (docs/spec.md section 3):
     ``(b.year − a.year)·12 + (b.month − a.month) − (1 if b.day < a.day else 0)``."""
     a, b = _expr(a), _expr(b)
     return (
@@ -25,7 +30,7 @@ def months_between(a: IntoDate, b: IntoDate) -> pl.Expr:
 
 
 def add_months(d: IntoDate, n: pl.Expr | int) -> pl.Expr:
-    """Calendar addition of n months, the day clamped to the month's last day (SPEC 3)."""
+    """Calendar addition of n months, the day clamped to the month's last day (docs/spec.md section 3)."""
     d = _expr(d)
     if isinstance(n, int):  # Polars' calendar offset clamps to the month's end the same way, ~5x faster
         return d.dt.offset_by(f"{n}mo")
@@ -44,4 +49,4 @@ def days_between(a: IntoDate, b: IntoDate) -> pl.Expr:
 
 def is_long_term(purchase_date: IntoDate, disposition_date: IntoDate) -> pl.Expr:
     """T5: long-term when the disposition date is later than add_months(purchase_date, 12)."""
-    return _expr(disposition_date) > add_months(purchase_date, 12)
+    return _expr(disposition_date) > add_months(purchase_date, LONG_TERM_MONTHS)

@@ -1,4 +1,4 @@
-"""Defaults of SPEC section 1, applied to typed rows as Polars expressions.
+"""Defaults of docs/spec.md section 1, applied to typed rows as Polars expressions.
 
 Literal and *(cfg)* defaults come from the schema (and the pipeline's ``[defaults]``); computed
 defaults are the rules below. A row's own value always wins: every default fills nulls only.
@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import polars as pl
 
-from dispo import schema
+from dispo import params, schema
 from dispo.engine.dates import months_between
 from dispo.engine.numerics import expm1
 from dispo.params import Assumptions
@@ -68,7 +68,8 @@ def months_lived_last_5y(occupancy: pl.Expr, purchase_date: pl.Expr, as_of: date
     """S1: for primary min(60, months_held); otherwise 0."""
     held = months_between(purchase_date, as_of)
     return pl.col("months_lived_last_5y").fill_null(
-        pl.when(occupancy == "primary").then(pl.min_horizontal(60, held)).otherwise(0)
+        pl.when(occupancy == "primary").then(pl.min_horizontal(params.statute("sec121_window_months"), held))
+        .otherwise(0)
     )
 
 
@@ -95,7 +96,7 @@ def monthly_pi(first_lien_balance: pl.Expr, interest_rate: pl.Expr, remaining_te
 
 def apply_defaults(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions,
                    cfg: Mapping[str, Any]) -> pl.LazyFrame:
-    """Every column of the schema present and every default applied (SPEC section 1).
+    """Every column of the schema present and every default applied (docs/spec.md section 1).
 
     Expects the state facts joined (``purchase_money_nonrecourse``) for rule R1.
     """

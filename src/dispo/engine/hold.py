@@ -1,4 +1,4 @@
-"""Sell now vs hold, SPEC section 6 (rules H2–H9).
+"""Sell now vs hold, docs/spec.md section 6 (rules H2–H9).
 
 Both sides are valued at the horizon ``H = hold_months`` months from ``as_of``:
 
@@ -193,7 +193,7 @@ def _horizon_dates(as_of: date) -> tuple[int, pl.Series]:
 
 def months_owned_last_5y_at_horizon(months_held: pl.Expr, hold_months: pl.Expr) -> pl.Expr:
     """H6: min(60, months_held + H) (months; the ownership window slides with the sale date)."""
-    return pl.min_horizontal(60, months_held + hold_months)
+    return pl.min_horizontal(shared.SEC121_WINDOW_MONTHS, months_held + hold_months)
 
 
 def months_lived_last_5y_at_horizon(occupancy: pl.Expr, months_lived_last_5y: pl.Expr,
@@ -201,7 +201,8 @@ def months_lived_last_5y_at_horizon(occupancy: pl.Expr, months_lived_last_5y: pl
     """H6: min(60, months_lived_last_5y + H) for ``primary`` (the owner keeps living there), else
     max(0, months_lived_last_5y − H) (the lived months age out of the 5-year window) (months)."""
     return (
-        pl.when(occupancy == "primary").then(pl.min_horizontal(60, months_lived_last_5y + hold_months))
+        pl.when(occupancy == "primary").then(pl.min_horizontal(shared.SEC121_WINDOW_MONTHS,
+                                                               months_lived_last_5y + hold_months))
         .otherwise(pl.max_horizontal(0, months_lived_last_5y - hold_months))
     )
 

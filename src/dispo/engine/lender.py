@@ -1,4 +1,4 @@
-"""Lender view, SPEC section 5: short sale vs deed-in-lieu vs foreclosure (rules L1–L9).
+"""Lender view, docs/spec.md section 5: short sale vs deed-in-lieu vs foreclosure (rules L1–L9).
 
 The lender is the first-lien holder. Each option is valued as the present value, to the lender, of
 what it recovers on its claim, net of the monthly advances (taxes, insurance, HOA) it pays until
@@ -20,19 +20,20 @@ from datetime import date
 
 import polars as pl
 
+from dispo import params
 from dispo.engine import graph
 from dispo.engine.dates import days_between
 from dispo.engine.numerics import expm1
 from dispo.schema import LENDER_OPTIONS
 
-#: L2: the foreclosure clock counts days as months of 30 days (SPEC "days/30").
-DAYS_PER_MONTH = 30
+#: L2: the foreclosure clock counts days as months of 30 days (SPEC "days/30"; data/statute.toml).
+DAYS_PER_MONTH = params.statute("days_per_month")
 #: L9: months behind before a loan is a loss-mitigation candidate, and before a first foreclosure
 #: filing for a home that is not a principal residence.
-MIN_MONTHS_DELINQUENT = 1
+MIN_MONTHS_DELINQUENT = params.statute("min_months_delinquent")
 #: L9, Reg. X §1024.41(f): no first filing until a principal residence's loan is more than 120 days
-#: delinquent, i.e. 5 whole months behind.
-REG_X_MIN_MONTHS_DELINQUENT = 5
+#: delinquent, i.e. 5 whole months (of 30 days) behind.
+REG_X_MIN_MONTHS_DELINQUENT = params.statute("reg_x_first_filing_days") // DAYS_PER_MONTH + 1
 
 SHORT_SALE, DEED_IN_LIEU, FORECLOSURE = LENDER_OPTIONS
 

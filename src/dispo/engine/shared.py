@@ -1,4 +1,4 @@
-"""Shared definitions of SPEC section 3: debt, equity, depreciation (D1), basis and Sec. 121 (S2, S3).
+"""Shared definitions of docs/spec.md section 3: debt, equity, depreciation (D1), basis and Sec. 121 (S2, S3).
 
 Each function is named after the column it produces, takes the columns it needs as expressions and
 returns an expression (``engine/graph.py`` wires them by their signatures). Money in dollars, months
@@ -12,11 +12,17 @@ from datetime import date
 
 import polars as pl
 
+from dispo import params
 from dispo.engine.dates import months_between
 
+# Figures of law, from data/statute.toml (each with its legal reference there).
 #: §121(c) hardships of S3 (Treas. Reg. 1.121-3: employment change, health, unforeseen circumstances).
-SEC121_HARDSHIPS = ("job_loss", "job_change", "medical", "divorce", "death")
-DEPRECIATION_YEARS = 27.5  # residential rental property recovery period, §168(c)
+SEC121_HARDSHIPS = tuple(params.statute("sec121_hardships"))
+DEPRECIATION_YEARS = params.statute("depreciation_recovery_years")  # residential rental property, §168(c)
+SEC121_WINDOW_MONTHS = params.statute("sec121_window_months")  # the 5-year period of §121(a)
+SEC121_OWNERSHIP_MONTHS = params.statute("sec121_ownership_months")  # §121(a)
+SEC121_USE_MONTHS = params.statute("sec121_use_months")  # §121(a)
+SEC121_REDUCED_MONTHS = params.statute("sec121_reduced_exclusion_months")  # §121(c)(1)
 
 
 def in_cents(amount: pl.Expr) -> pl.Expr:
@@ -120,14 +126,15 @@ def loss_basis(adjusted_basis: pl.Expr, fmv_at_conversion: pl.Expr, depreciation
 
 def months_owned_last_5y(months_held: pl.Expr) -> pl.Expr:
     """min(60, months_held) (months)."""
-    return pl.min_horizontal(60, months_held)
+    return pl.min_horizontal(SEC121_WINDOW_MONTHS, months_held)
 
 
 def sec121_eligible(months_owned_last_5y: pl.Expr, months_lived_last_5y: pl.Expr,
                     sec121_used_last_2y: pl.Expr) -> pl.Expr:
     """S2: owned ≥ 24 and lived ≥ 24 of the last 60 months and no exclusion in the last 2 years,
     whatever the occupancy today."""
-    return (months_owned_last_5y >= 24) & (months_lived_last_5y >= 24) & ~sec121_used_last_2y
+    return ((months_owned_last_5y >= SEC121_OWNERSHIP_MONTHS) & (months_lived_last_5y >= SEC121_USE_MONTHS)
+            & ~sec121_used_last_2y)
 
 
 def sec121_max(sec121_eligible: pl.Expr, months_owned_last_5y: pl.Expr, months_lived_last_5y: pl.Expr,
@@ -135,7 +142,7 @@ def sec121_max(sec121_eligible: pl.Expr, months_owned_last_5y: pl.Expr, months_l
     """S3: sec121_limit[status] if eligible; else, for a job_loss, job_change, medical, divorce or death hardship
     (§121(c), Treas. Reg. 1.121-3) and no exclusion in the last 2 years,
     limit·min(owned, lived)/24; else 0 ($)."""
-    reduced = sec121_limit * pl.min_horizontal(months_owned_last_5y, months_lived_last_5y) / 24
+    reduced = sec121_limit * pl.min_horizontal(months_owned_last_5y, months_lived_last_5y) / SEC121_REDUCED_MONTHS
     hardship_ok = hardship.is_in(SEC121_HARDSHIPS).fill_null(False) & ~sec121_used_last_2y
     return (
         pl.when(sec121_eligible).then(sec121_limit)

@@ -1,4 +1,4 @@
-"""Federal tax outcome of a disposition: SPEC section 4 (rules T1–T12) and B1.
+"""Federal tax outcome of a disposition: docs/spec.md section 4 (rules T1–T12) and B1.
 
 A disposition is one of ``sale``, ``short_sale``, ``deed_in_lieu``, ``foreclosure``, evaluated as if
 it happened on as_of at market_value (tax_year only picks the parameters). Each function below is

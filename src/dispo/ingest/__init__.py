@@ -8,7 +8,7 @@
   internal ``__dispo_row_error`` (a CSV record that could not be split into the header's fields).
   An empty CSV cell is ''; a Parquet value is DuckDB's text of it.
 - ``typed``: ``source_file``, ``row_number``, each schema column present in the input parsed by
-  the SPEC section 1 rules (SQL generated from :mod:`dispo.schema`, see :mod:`dispo.ingest.parse`),
+  the docs/spec.md section 1 rules (SQL generated from :mod:`dispo.schema`, see :mod:`dispo.ingest.parse`),
   the extra columns as text, and ``parse_reasons`` (list of ``column: what is wrong: 'raw value'``).
 
 ``source_file`` is the file's path relative to the deepest directory holding all inputs: the

@@ -1,4 +1,4 @@
-"""SPEC section 1 parsing rules as DuckDB SQL, generated from :mod:`dispo.schema`.
+"""docs/spec.md section 1 parsing rules as DuckDB SQL, generated from :mod:`dispo.schema`.
 
 Every schema column goes from raw text to its type in vectorized steps (no Python per row):
 

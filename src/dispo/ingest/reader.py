@@ -184,7 +184,7 @@ def read_source(path: Path, name: str) -> Source:
 
 
 def check_columns(source: Source) -> None:
-    """Header rules of SPEC section 1: names present and distinct (also ignoring case, as DuckDB
+    """Header rules of docs/spec.md section 1: names present and distinct (also ignoring case, as DuckDB
     compares names, and once neutralised for a spreadsheet), no reserved name, every required
     column there."""
     name, columns = source.where, source.columns

@@ -1,4 +1,4 @@
-"""The output writers of SPEC section 7.
+"""The output writers of docs/spec.md section 7.
 
 - ``atomic``: :class:`OutputSet`, a set of files that lands in ``output_dir`` all together or not
   at all (staging directory, fsync, journal, one ``os.replace`` per file, roll-forward recovery).
@@ -65,7 +65,7 @@ def output_files(*, csv: bool = True) -> tuple[str, ...]:
 
 
 def output_set(output_dir: str | os.PathLike[str], *, run_id: str | None = None, csv: bool = True) -> OutputSet:
-    """An :class:`OutputSet` for SPEC section 7's files. With ``csv`` false (``[pipeline]
+    """An :class:`OutputSet` for docs/spec.md section 7's files. With ``csv`` false (``[pipeline]
     csv_outputs``) the CSV twins are not part of it, and an earlier set's are removed when it is
     committed (a run without CSVs must not leave yesterday's beside today's Parquet files)."""
     out = OutputSet(output_dir, run_id=run_id)

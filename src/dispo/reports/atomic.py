@@ -1,4 +1,4 @@
-"""Atomic writing of a *set* of output files (SPEC section 7: "a failed run never leaves a
+"""Atomic writing of a *set* of output files (docs/spec.md section 7: "a failed run never leaves a
 half-written file in place of a good one").
 
 Protocol, all inside ``output_dir`` so every rename stays on one filesystem:

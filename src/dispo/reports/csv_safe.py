@@ -34,7 +34,7 @@ from dispo import schema
 #: Rounding mode for money in CSV/HTML/XLSX (polars RoundMode).
 MONEY_ROUND_MODE = "half_away_from_zero"
 MONEY_DECIMALS = 2
-#: First characters that make a spreadsheet read a cell as a formula (SPEC section 7).
+#: First characters that make a spreadsheet read a cell as a formula (docs/spec.md section 7).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_RE = r"^[=+\-@\t\r]"
 LIST_SEPARATOR = "; "

@@ -1,4 +1,4 @@
-"""report.html: one self-contained page a person reads (SPEC section 7).
+"""report.html: one self-contained page a person reads (docs/spec.md section 7).
 
 Self-contained: the CSS is inline, the charts are inline SVG (:mod:`dispo.reports.svg`), there is no
 JavaScript, and a Content-Security-Policy forbids the page any network request or script. Every

@@ -1,4 +1,4 @@
-"""The SPEC section 7 output set for a run evaluated in chunks (inputs too big to hold in memory).
+"""The docs/spec.md section 7 output set for a run evaluated in chunks (inputs too big to hold in memory).
 
 ``dispo.run`` evaluates such a run a batch of rows at a time (``dispo.run.CHUNK_ROWS``); each
 batch's results and tax outcomes go to Parquet files in a scratch directory inside ``output_dir``

@@ -1,4 +1,4 @@
-"""summary.json (SPEC section 7): counts, reasons, totals, as_of, timings, versions, config digest.
+"""summary.json (docs/spec.md section 7): counts, reasons, totals, as_of, timings, versions, config digest.
 
 ``summary(...)`` returns a plain JSON-serialisable dict. Money totals are rounded to cents with the
 CSV rule (half away from zero, ``csv_safe.round_money``); a total over a column that is absent is

@@ -1,4 +1,4 @@
-"""The report tables of SPEC section 7, as pure functions on Polars frames.
+"""The report tables of docs/spec.md section 7, as pure functions on Polars frames.
 
 Nothing here computes money: the tables reorder, filter and reshape what the engine produced.
 Ranked tables have ``rank`` (Int64, 1..n, the row's position: ties of the sort key are broken by
@@ -14,7 +14,7 @@ from dispo import schema
 
 Frame = pl.DataFrame | pl.LazyFrame
 
-#: Columns of tax_outcomes, in order (SPEC section 4, T12).
+#: Columns of tax_outcomes, in order (docs/spec.md section 4, T12).
 TAX_OUTCOME_COLUMNS: tuple[str, ...] = ("property_id", "disposition") + schema.T12_QUANTITIES + schema.TAX_OUTCOME_EXTRA
 REJECT_LEAD_COLUMNS: tuple[str, ...] = (*schema.LINEAGE_COLUMNS, "reasons")
 

@@ -9,7 +9,7 @@ can be run (and tested) on plain pyarrow batches. Each partition reuses the loca
   through the ingest's ``_parquet_text`` casts; then :func:`evaluate_raw` runs the schema-generated
   parse SQL (``ingest.parse.typed_select``), the row-level checks (:mod:`dispo.spark.checks`) and
   ``dispo.engine.evaluate_wide`` + ``results_frame`` on the rows that passed.
-- :func:`split_stats` and :func:`number_lines` give every CSV line its file's row number (SPEC 1:
+- :func:`split_stats` and :func:`number_lines` give every CSV line its file's row number (docs/spec.md section 1:
   the 1-based data row, a record with a quoted newline is one row, a blank line is no row but
   keeps its number) across Spark's file splits, from the quote parity of each line.
 - :func:`tax_outcome_rows` reshapes evaluated rows into the long ``tax_outcomes`` table with

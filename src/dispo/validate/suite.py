@@ -1,4 +1,4 @@
-"""The Great Expectations suite of SPEC section 1, generated from :mod:`dispo.schema`.
+"""The Great Expectations suite of docs/spec.md section 1, generated from :mod:`dispo.schema`.
 
 One expectation per rule, each carrying in its ``meta`` what :mod:`dispo.validate` needs to turn a
 failing row into a reason (``dispo_check``, ``dispo_column``, and for a cross rule its name):
