@@ -75,7 +75,7 @@ def golden_results() -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("pid,key,expected", GOLDEN_KEYS, ids=[f"{p}-{k}" for p, k, _ in GOLDEN_KEYS])
-def test_golden_hold_case(golden_results, pid, key, expected):
+def test_h2_h9_golden_hold_case(golden_results, pid, key, expected):
     if reason := golden_pending(pid, key):
         pytest.skip(reason)
     got = golden_results.filter(pl.col("property_id") == pid)[key][0]
@@ -86,7 +86,7 @@ def test_golden_hold_case(golden_results, pid, key, expected):
         assert got is not None and abs(got - expected) <= tol, (pid, key, got, expected)
 
 
-def test_every_hold_output_is_a_result_column(golden_results):
+def test_h2_h9_every_hold_output_is_a_result_column(golden_results):
     assert set(schema.HOLD_OUTPUTS) <= set(golden_results.columns)
     assert golden_results["hold_recommendation"].is_in(["sell", "hold"]).all()
 
@@ -101,7 +101,7 @@ CASE_A = row(  # a TX home lived in since 2015; its gain is excluded now and at 
 )
 
 
-def test_primary_with_interest_and_alt_return():
+def test_h4_h8_primary_with_interest_and_alt_return():
     r = one([CASE_A])
     # H1: i = 0.06/12 = 0.005; pmt = 250,000·0.005/(1 − 1.005^−240) = 1,791.0776
     assert r["monthly_pi"] == pytest.approx(1791.0776, abs=1e-4)
@@ -151,7 +151,7 @@ CASE_B = row(  # a TX rental since 2016-11-22: 10 years of depreciation, a taxab
 )
 
 
-def test_rental_with_depreciation_and_taxable_gain_at_the_horizon():
+def test_h6_rental_with_depreciation_and_taxable_gain_at_the_horizon():
     r = one([CASE_B])
     # D1: base 300,000 − 50,000 = 250,000; 250,000/27.5·10 years = 90,909.09; adjusted basis 209,090.91.
     assert r["depreciation"] == pytest.approx(90909.09, abs=MONEY)
@@ -192,7 +192,7 @@ def test_rental_with_depreciation_and_taxable_gain_at_the_horizon():
     _assert_breakeven_equalizes([CASE_B])
 
 
-def test_primary_home_gains_the_exclusion_as_its_window_slides():
+def test_h6_primary_home_gains_the_exclusion_as_its_window_slides():
     # Bought 2025-10-01: owned and lived 13 months today (S1), not eligible, no hardship: the sale now is
     # long-term (2026-11-22 > 2026-10-01) with the whole gain taxed. AR 400,000·0.95 = 380,000, gain
     # 30,000 on O = 75,000 (single 2026): all in the 15 % band (75,000 > 49,450): tax 4,500;
@@ -209,7 +209,7 @@ def test_primary_home_gains_the_exclusion_as_its_window_slides():
     assert r["tax_sale_at_horizon"] == 0.0
 
 
-def test_former_home_loses_the_exclusion_as_its_window_slides():
+def test_h6_former_home_loses_the_exclusion_as_its_window_slides():
     # A rental since 2024-05-22 that was the owner's home for 30 of the last 60 months: eligible today.
     # D1: base 330,000 − 55,000 = 275,000; 10,000 a year for 30/12 years = 25,000; adjusted basis 305,000.
     # Now: AR 450,000·0.94 = 423,000, gain 118,000 = u 25,000 + 93,000 excluded;
@@ -230,7 +230,7 @@ def test_former_home_loses_the_exclusion_as_its_window_slides():
     assert r["tax_sale_at_horizon"] == pytest.approx(20545.80, abs=MONEY)
 
 
-def test_loan_maturing_before_the_horizon():
+def test_h5_loan_maturing_before_the_horizon():
     # A second home with 12 payments left, held 24 months: np = min(24, 12) = 12.
     # H1: pmt = 12,000·0.005/(1 − 1.005^−12) = 1,032.80; the balance is paid off: max(0, ≈ −1.6e-11) = 0.
     # r = 1.06^(1/12) − 1; s(24) = (1.06² − 1)/r = 25.392648; s(12) = 0.06/r = 12.326528;
@@ -253,7 +253,7 @@ def test_loan_maturing_before_the_horizon():
     assert r["hold_recommendation"] == "sell"
 
 
-def test_second_lien_payment_is_a_cost_and_its_balance_stays():
+def test_h2_h7_second_lien_payment_is_a_cost_and_its_balance_stays():
     # costs_ex_pi = 0 + 500 (second lien, interest only); the 50,000 balance is owed at the horizon.
     base = dict(market_value=300000.0, purchase_price=250000.0, first_lien_balance=0.0, rent_monthly=0.0,
                 interest_rate=0.0, alt_return_rate=0.0, appreciation_rate=0.0, hold_months=12, selling_cost_rate=0.0)
@@ -265,7 +265,7 @@ def test_second_lien_payment_is_a_cost_and_its_balance_stays():
     assert a["fv_sell"] - b["fv_sell"] == pytest.approx(50000.0)
 
 
-def test_breakeven_months_zero_without_loss_and_null_without_burn():
+def test_h3_breakeven_months_zero_without_loss_and_null_without_burn():
     rows = [
         # loss 250,000 − 300,000·0.94 < 0 → 0 whatever the burn
         row(property_id="no_loss", rent_monthly=0.0),
@@ -281,7 +281,7 @@ def test_breakeven_months_zero_without_loss_and_null_without_burn():
     assert w["breakeven_months"].to_list() == [0.0, None, pytest.approx(118.0)]
 
 
-def test_a_tie_holds():
+def test_h8_a_tie_holds():
     # No debt, no flows, no rates, all gain excluded: fv_sell = fv_hold = 282,000 → advantage 0 → hold.
     r = one([row(first_lien_balance=0.0, rent_monthly=0.0, appreciation_rate=0.0, alt_return_rate=0.0,
                  hold_months=12)])
@@ -290,7 +290,7 @@ def test_a_tie_holds():
     assert r["breakeven_appreciation_rate"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_breakeven_is_null_when_one_side_wins_across_the_range():
+def test_h9_breakeven_is_null_when_one_side_wins_across_the_range():
     rows = [
         # 10,000 a month of rent on a 100,000 rental free and clear: holding wins even at −50 %/year.
         row(property_id="hold_always", occupancy="rental", market_value=100000.0, purchase_price=100000.0,
@@ -305,7 +305,7 @@ def test_breakeven_is_null_when_one_side_wins_across_the_range():
     _assert_no_sign_change(rows)
 
 
-def test_explain_intermediates_are_kept_and_search_scratch_is_dropped():
+def test_h9_explain_intermediates_are_kept_and_search_scratch_is_dropped():
     w = wide([CASE_A])
     for name in ("alt_monthly_rate", "note_monthly_rate", "amortizing_months", "horizon_date",
                  "months_owned_last_5y_at_horizon", "months_lived_last_5y_at_horizon", "sec121_max_at_horizon",
@@ -323,7 +323,7 @@ def _eval(expr: pl.Expr, **columns) -> list:
     return pl.DataFrame(columns).select(expr).to_series().to_list()
 
 
-def test_accumulation_factor_keeps_cents_for_tiny_rates():
+def test_h5_accumulation_factor_keeps_cents_for_tiny_rates():
     rates = [0.0, 1e-15, 1e-9, 0.004, -0.05]
     n = 360
     got = _eval(hold._accumulation(pl.col("r"), pl.col("n")), r=rates, n=[n] * len(rates))
@@ -332,7 +332,7 @@ def test_accumulation_factor_keeps_cents_for_tiny_rates():
         assert g == pytest.approx(exact, rel=1e-14), r
 
 
-def test_alt_monthly_rate_compounds_back_to_the_annual_rate():
+def test_h4_alt_monthly_rate_compounds_back_to_the_annual_rate():
     annual = [-0.5, -1e-12, 0.0, 1e-12, 0.05, 1.0]
     got = _eval(hold.alt_monthly_rate(pl.col("a")), a=annual)
     for a, r in zip(annual, got):
@@ -340,13 +340,13 @@ def test_alt_monthly_rate_compounds_back_to_the_annual_rate():
         assert (1 + r) ** 12 - 1 == pytest.approx(a, abs=1e-15)
 
 
-def test_balance_without_interest_and_floor_at_zero():
+def test_h5_balance_without_interest_and_floor_at_zero():
     got = _eval(hold.balance_at_horizon(pl.col("b"), pl.col("i"), pl.col("p"), pl.col("n")),
                 b=[120000.0, 120000.0, 1000.0], i=[0.0, 0.0, 0.005], p=[1000.0, 2000.0, 2000.0], n=[12, 120, 12])
     assert got == [108000.0, 0.0, 0.0]  # B − pmt·np when i = 0; never negative
 
 
-def test_horizon_date_is_add_months_for_every_allowed_horizon():
+def test_h6_horizon_date_is_add_months_for_every_allowed_horizon():
     for as_of in (AS_OF, date(2024, 1, 31), date(2024, 2, 29)):
         h = pl.DataFrame({"h": range(1, 361)})
         looked_up = h.select(hold.horizon_date(as_of, pl.col("h"))).to_series()
@@ -356,13 +356,13 @@ def test_horizon_date_is_add_months_for_every_allowed_horizon():
             pl.DataFrame({"h": [bad]}).select(hold.horizon_date(AS_OF, pl.col("h")))
 
 
-def test_min_slope_comes_from_the_rate_table():
+def test_h9_min_slope_comes_from_the_rate_table():
     rates = params.tax_rates()
     assert hold.BREAKEVEN_MIN_SLOPE == pytest.approx(1 - max(rates.ordinary) - rates.niit)
     assert 0 < hold.BREAKEVEN_MIN_SLOPE < hold.BREAKEVEN_FIRST_SLOPE < 1
 
 
-def test_tiny_interest_rate_gives_a_finite_default_payment():
+def test_h1_tiny_interest_rate_gives_a_finite_default_payment():
     # H1 as i → 0 is the B/N case: 200,000/300 = 666.67 a month (1 − (1 + i)^−N must not round to 0)
     r = one([row(interest_rate=1e-17, remaining_term_months=300)])
     assert r["monthly_pi"] == pytest.approx(200000 / 300)
@@ -488,7 +488,7 @@ PROPS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCh
 @PROPS
 @given(st.lists(st.tuples(hold_rows(), _rate("appreciation_rate"), _rate("appreciation_rate")),
                 min_size=1, max_size=10))
-def test_fv_hold_rises_with_appreciation_rate(cases):
+def test_h7_fv_hold_rises_with_appreciation_rate(cases):
     rows = _ids([r for r, _, _ in cases])
     low = [min(a, b) for _, a, b in cases]
     high = [max(a, b) for _, a, b in cases]
@@ -502,14 +502,14 @@ def test_fv_hold_rises_with_appreciation_rate(cases):
 
 @PROPS
 @given(st.lists(hold_rows(), min_size=1, max_size=10))
-def test_breakeven_rate_equalizes_fv_hold_and_fv_sell(rows):
+def test_h9_breakeven_rate_equalizes_fv_hold_and_fv_sell(rows):
     rows = _ids(rows)
     _assert_breakeven_equalizes(rows)
 
 
 @PROPS
 @given(st.lists(hold_rows(), min_size=1, max_size=10))
-def test_null_breakeven_means_no_sign_change_on_the_range(rows):
+def test_h9_null_breakeven_means_no_sign_change_on_the_range(rows):
     rows = _ids(rows)
     _assert_no_sign_change(rows)
 
@@ -564,7 +564,7 @@ def _sample(n: int, seed: int) -> pl.DataFrame:
     return frame.with_columns(pl.col("purchase_date", "rental_start_date").cast(pl.Date))
 
 
-def test_breakeven_over_a_broad_sample():
+def test_h9_breakeven_over_a_broad_sample():
     sample = _sample(20000, seed=20261122)
     w = evaluate_wide(sample, as_of=AS_OF).collect()
     rate = w["breakeven_appreciation_rate"]

@@ -75,7 +75,7 @@ def golden_row(property_id: str) -> dict[str, Any]:
     return out
 
 
-def test_golden_g10_hand_worked():
+def test_l1_l9_golden_g10_hand_worked():
     # CA primary, MV 400,000, first lien 450,000, arrears 12,000, 4 months delinquent, selling cost
     # 6 %, property tax 6,000/yr, insurance 1,200/yr, appreciation 0, lender_discount_rate 0 (v = 1,
     # a(t) = t). R1: CA primary without a second lien -> nonrecourse; forgiven share 1 anyway.
@@ -135,7 +135,7 @@ def _check(key: str, got: Any, want: Any) -> None:
 
 # --- discounting -------------------------------------------------------------------------------
 
-def test_discounting_at_six_percent():
+def test_sec5_discounting_at_six_percent():
     # TX rental (no relocation), recourse false (no deficiency), MV 200,000, first lien 250,000,
     # arrears 5,000, 3 months delinquent, selling cost 5 %, tax 2,400 + insurance 1,200 -> advances
     # 300/month, offer 190,000, lender_discount_rate 0.06 (default).
@@ -175,7 +175,7 @@ def test_discounting_at_six_percent():
     assert r["offer_acceptable"] is True
 
 
-def test_deficiency_recovery_discounted():
+def test_l4_deficiency_recovery_discounted():
     # Same TX rental, recourse, forgiven share 0.5, claim 250,000 vs MV 200,000, rate 6 %.
     # Tfc = max(3, 13 − 0) = 13, Treo = 19; v(19) = 1.06^(−19/12) = 0.911868850
     # recovery = 0.10·0.5·50,000·0.911868850 = 2,279.67
@@ -187,7 +187,7 @@ def test_deficiency_recovery_discounted():
 
 # --- scheduled foreclosure sale and L9 urgency -----------------------------------------------------
 
-def test_scheduled_sale_sets_clock_and_urgent_edge():
+def test_l2_l9_scheduled_sale_sets_clock_and_urgent_edge():
     # TX primary (relocation 3,000), MV 300,000, first lien 280,000, 6 months delinquent, tax 3,600 +
     # insurance 1,200 -> advances 400, appreciation 3 %, rate 0. R1: TX is not anti-deficiency ->
     # recourse, but forgiven share 1 -> no deficiency recovery.
@@ -223,7 +223,7 @@ def test_scheduled_sale_sets_clock_and_urgent_edge():
 
 # --- second lien --------------------------------------------------------------------------------
 
-def test_second_lien_blocks_deed_in_lieu_and_caps_junior_payoff():
+def test_l1_l5_second_lien_blocks_deed_in_lieu_and_caps_junior_payoff():
     # FL primary, MV 300,000, first 350,000, second 50,000, arrears 10,000, 2 months delinquent,
     # tax 3,000 + insurance 1,800 + HOA 100 -> advances 500, rate 0, selling cost 6 %.
     # price = 270,000; junior_payoff = min(50,000, 6,000) = 6,000; net = 253,800 − 6,000 − 3,000
@@ -254,7 +254,7 @@ def test_second_lien_blocks_deed_in_lieu_and_caps_junior_payoff():
 
 # --- recourse ------------------------------------------------------------------------------------
 
-def test_deficiency_recovery_only_for_recourse():
+def test_l4_deficiency_recovery_only_for_recourse():
     # TX rental, MV 200,000, first 300,000, 6 months delinquent, no advances, rate 0, forgiven 0.4.
     # Tfc = max(3, 13 − 6) = 7, Treo = 13; reo_net 134,320.
     # nonrecourse: 134,320 − 2,000 − 150·6 = 131,420
@@ -268,7 +268,7 @@ def test_deficiency_recovery_only_for_recourse():
     assert forgiven["pv_foreclosure"] == pytest.approx(131420.0, abs=CENT)   # all forgiven: nothing to collect
 
 
-def test_recourse_default_from_r1():
+def test_r1_l4_recourse_default_in_the_lender_view():
     # R1: CA primary without a second lien -> nonrecourse (no recovery); a TX primary -> recourse.
     kw = dict(occupancy="primary", first_lien_balance=300000.0, months_delinquent=6, deficiency_forgiven_share=0.0)
     ca, tx = wide(row(property_id="CA", state="CA", **kw), row(property_id="TX", state="TX", **kw), **NO_DISCOUNT)
@@ -278,7 +278,7 @@ def test_recourse_default_from_r1():
 
 # --- caps at the claim, claim 0, ties ---------------------------------------------------------------
 
-def test_claim_zero_severity_null_and_ties():
+def test_l6_l7_claim_zero_severity_null_and_ties():
     # Free and clear (claim 0), advances 100/month, rate 0: pv_ss = min(net, 0) − 100·4 = −400;
     # pv_fc = min(0, …) = 0; pv_dil = min(0, …) = 0 -> the dil/foreclosure tie goes to deed_in_lieu.
     r = run(row(first_lien_balance=0.0, hoa_monthly=100.0), **NO_DISCOUNT)[0]
@@ -291,7 +291,7 @@ def test_claim_zero_severity_null_and_ties():
     assert r["lender_best_option"] == "deed_in_lieu"
 
 
-def test_all_options_capped_at_claim_tie_goes_to_short_sale():
+def test_l7_all_options_capped_at_claim_tie_goes_to_short_sale():
     # Equity-rich: claim 50,000, MV 200,000, no advances, rate 0: every option recovers the claim.
     r = run(row(first_lien_balance=50000.0), **NO_DISCOUNT)[0]
     assert r["pv_short_sale"] == r["pv_deed_in_lieu"] == r["pv_foreclosure"] == 50000.0
@@ -306,11 +306,11 @@ def test_all_options_capped_at_claim_tie_goes_to_short_sale():
     ("primary", 4, False), ("primary", 5, True), ("rental", 0, False), ("rental", 1, True),
     ("second_home", 1, True),
 ])
-def test_fc_referral_allowed(occupancy, months, allowed):
+def test_l9_fc_referral_allowed(occupancy, months, allowed):
     assert run(row(occupancy=occupancy, months_delinquent=months))[0]["fc_referral_allowed"] is allowed
 
 
-def test_loss_mit_candidate():
+def test_l9_loss_mit_candidate():
     # underwater: MV·(1 − 0.06) = 188,000 < payoff 250,000.
     rows = [row(property_id="HARD", hardship="job_loss"),            # current, underwater, hardship
             row(property_id="NOHARD"),                               # current, underwater, no hardship
@@ -382,7 +382,7 @@ PROPERTY_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_che
 
 @PROPERTY_SETTINGS
 @given(rows_st(), assumptions_st())
-def test_lender_properties(rows, assumptions):
+def test_l1_l8_lender_properties(rows, assumptions):
     results = evaluate(frame(*rows), as_of=AS_OF, assumptions=assumptions).to_dicts()
     rate = assumptions["lender_discount_rate"]
     tss = assumptions["short_sale_months"]

@@ -1,5 +1,5 @@
-"""SPEC section 3 (shared definitions) and the section 1 defaults (R1, S1, H0, H1) against
-hand-worked values."""
+"""engine/shared.py: docs/spec.md section 3 (shared definitions: D1, S1–S3) against hand-worked
+values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import polars as pl
 import pytest
 
 from dispo.engine import evaluate_wide
-from dispo.engine.dates import add_months, months_between
 from dispo.params import Assumptions
 from testkit import AS_OF, row, typed_frame
 
@@ -19,30 +18,7 @@ def wide(rows, cfg=None, **assumptions) -> pl.DataFrame:
                          cfg_defaults=cfg).collect()
 
 
-@pytest.mark.parametrize("a,b,expected", [
-    (date(2020, 1, 15), date(2020, 2, 14), 0),   # one day short of a month
-    (date(2020, 1, 15), date(2020, 2, 15), 1),
-    (date(2020, 1, 31), date(2020, 2, 29), 0),   # b.day < a.day: not complete
-    (date(2015, 1, 1), date(2026, 11, 22), 142),
-    (date(2026, 11, 22), date(2026, 11, 22), 0),
-    (date(2026, 12, 1), date(2026, 11, 22), -1),
-])
-def test_months_between(a, b, expected):
-    assert pl.select(months_between(a, b)).item() == expected
-
-
-@pytest.mark.parametrize("d,n,expected", [
-    (date(2020, 1, 31), 1, date(2020, 2, 29)),   # clamped to the leap-year month end
-    (date(2021, 1, 31), 1, date(2021, 2, 28)),
-    (date(2026, 11, 22), 60, date(2031, 11, 22)),
-    (date(2026, 3, 31), -1, date(2026, 2, 28)),
-    (date(2026, 12, 15), 1, date(2027, 1, 15)),
-])
-def test_add_months(d, n, expected):
-    assert pl.select(add_months(d, n)).item() == expected
-
-
-def test_debt_payoff_equity_ltv_underwater():
+def test_sec3_debt_payoff_equity_ltv_underwater():
     """first 250,000 + second 30,000 + arrears 5,000 = payoff 285,000 on a 300,000 home:
     equity 15,000; ltv 0.95; underwater since 300,000·0.94 = 282,000 < 285,000."""
     r = wide([row(market_value=300000.0, first_lien_balance=250000.0, second_lien_balance=30000.0,
@@ -120,40 +96,3 @@ def test_s1_s2_s3_home_sale_eligibility():
     assert w["mfj"]["sec121_max"] == 500000
     assert w["p23"]["sec121_max"] == 0  # no hardship given
     assert w["rental"]["months_owned_last_5y"] == 60
-
-
-def test_r1_recourse_default():
-    """Anti-deficiency states make a primary home with no second lien nonrecourse by default; a
-    second lien, a rental, or a recourse state keep the [defaults] value; a row's value wins."""
-    rows = [row(property_id="ca", state="CA"), row(property_id="ca2", state="CA", second_lien_balance=1.0),
-            row(property_id="carental", state="CA", occupancy="rental"), row(property_id="tx"),
-            row(property_id="own", state="CA", recourse=True)]
-    w = {r["property_id"]: r["recourse"] for r in wide(rows).iter_rows(named=True)}
-    assert w == {"ca": False, "ca2": True, "carental": True, "tx": True, "own": True}
-    w = {r["property_id"]: r["recourse"] for r in wide(rows, cfg={"recourse": False}).iter_rows(named=True)}
-    assert w == {"ca": False, "ca2": False, "carental": False, "tx": False, "own": True}
-
-
-def test_h0_h1_and_literal_defaults():
-    """H0: primary rent = 300,000·0.05/12 = 1,250; rental default 0. H1: 200,000 at 6.5 % over 300
-    months = 200,000·0.0054167/(1 − 1.0054167^−300) = 1,350.41; at 0 % over 240 → 833.33."""
-    rows = [row(property_id="a"), row(property_id="b", occupancy="rental"),
-            row(property_id="c", interest_rate=0.0, remaining_term_months=240)]
-    a, b, c = wide(rows).iter_rows(named=True)
-    assert a["rent_monthly"] == pytest.approx(1250)
-    assert b["rent_monthly"] == 0
-    i = 0.065 / 12
-    assert a["monthly_pi"] == pytest.approx(200000 * i / (1 - (1 + i) ** -300))
-    assert a["monthly_pi"] == pytest.approx(1350.41, abs=0.005)
-    assert c["monthly_pi"] == pytest.approx(200000 / 240)
-    assert a["tax_year"] == 2026 and a["filing_status"] == "single" and a["other_taxable_income"] == 75000
-    assert a["hold_months"] == 60 and a["vacancy_rate"] == 0.05 and a["qpri_balance"] == 200000
-    assert b["qpri_balance"] == 0 and b["rental_start_date"] == date(2015, 1, 1)
-    assert a["rental_start_date"] is None
-
-
-def test_cfg_defaults_fill_only_nulls():
-    rows = [row(property_id="a"), row(property_id="b", filing_status="hoh")]
-    a, b = wide(rows, cfg={"filing_status": "mfj", "hold_months": 24}).iter_rows(named=True)
-    assert (a["filing_status"], b["filing_status"]) == ("mfj", "hoh")
-    assert a["hold_months"] == 24

@@ -49,7 +49,7 @@ EDGE_CASES = [
 ]
 
 
-def test_bracket_tax_at_every_edge_matches_scalar_tables():
+def test_t7_bracket_tax_at_every_edge_matches_scalar_tables():
     frame = params.tax_param_frame().filter(pl.col("tax_year") == pl.col("tax_params_year"))
     xs, expected = [], []
     probe = []
@@ -69,7 +69,7 @@ def test_bracket_tax_at_every_edge_matches_scalar_tables():
 @pytest.mark.parametrize("cap", [None, TOML["rates"]["unrecaptured_1250_max"]])
 @settings(max_examples=300, deadline=None)
 @given(x=st.floats(min_value=-1e5, max_value=5e6, allow_nan=False), pick=st.integers(min_value=0, max_value=10_000))
-def test_bracket_tax_envelope_equals_band_walk(cap, x, pick):
+def test_t7_bracket_tax_envelope_equals_band_walk(cap, x, pick):
     """T(x) and T25(x) (rule T8's capped schedule) are evaluated as the upper envelope of the bands'
     lines (params.bracket_lines); they equal the band-by-band sum for every year, status and x."""
     frame = params.tax_param_frame()
@@ -80,7 +80,7 @@ def test_bracket_tax_envelope_equals_band_walk(cap, x, pick):
     assert got == pytest.approx(scalar_T(x, tops, rates), abs=1e-6)
 
 
-def test_bracket_marginal_rates_at_edges():
+def test_t7_bracket_marginal_rates_at_edges():
     """Just below top_k the marginal rate is rate_k, just above it rate_{k+1}."""
     r = params.tax_param_frame().filter((pl.col("tax_year") == 2026) & (pl.col("filing_status") == "mfj"))
     tops = [r[f"ord_top_{k}"][0] for k in range(1, 7)]
@@ -94,7 +94,7 @@ def test_bracket_marginal_rates_at_edges():
     assert t[1] == pytest.approx(2480.0)
 
 
-def test_year_outside_table_maps_to_nearest():
+def test_sec3_year_outside_table_maps_to_nearest():
     f = params.tax_param_frame()
     assert f.filter(pl.col("tax_year") == 2035)["tax_params_year"].unique().to_list() == [2026]
     assert f.filter(pl.col("tax_year") == 2021)["tax_params_year"].unique().to_list() == [2021]
@@ -104,7 +104,7 @@ def test_year_outside_table_maps_to_nearest():
 
 # --- hand-worked cases ---------------------------------------------------------------------------
 
-def test_rental_sale_with_recapture_and_niit():
+def test_t4_t10_rental_sale_with_recapture_and_niit():
     """Rental bought 2015-01-01 for 300,000, land 50,000, in service since purchase, no depreciation
     claimed; sold 2026-11-22 at 600,000 with 6 % costs; single, other income 180,000, tax year 2026.
 
@@ -136,7 +136,7 @@ def test_rental_sale_with_recapture_and_niit():
     assert r["sale_tax"] == pytest.approx(r["sale_tax_1250"] + r["sale_ltcg_tax"] + r["sale_niit"])
 
 
-def test_short_term_gain_is_ordinary():
+def test_t5_short_term_gain_is_ordinary():
     """Second home bought 2026-03-01 (held < 12 months): gain 40,000 − 6 % of 300,000... all stcg.
     AR = 282,000; gain = 32,000; stcg 32,000 taxed at 22 % above 75,000 (2026 single, band to
     105,700): 0.22·30,700 + 0.24·1,300 = 7,066; NIIT 0 (magi under 200,000)."""
@@ -149,7 +149,7 @@ def test_short_term_gain_is_ordinary():
     assert r["sale_tax"] == pytest.approx(7066.0)
 
 
-def test_long_term_boundary_is_strictly_after_one_year():
+def test_t5_long_term_boundary_is_strictly_after_one_year():
     """T5: bought 2025-11-22, disposed 2026-11-22 = add_months(purchase, 12): still short-term."""
     on = wide([row(occupancy="second_home", purchase_date=date(2025, 11, 22), purchase_price=200000.0)])
     before = wide([row(occupancy="second_home", purchase_date=date(2025, 11, 21), purchase_price=200000.0)])
@@ -157,7 +157,7 @@ def test_long_term_boundary_is_strictly_after_one_year():
     assert before["sale_ltcg"][0] > 0 and before["sale_stcg"][0] == 0
 
 
-def test_cod_exclusion_order_bankruptcy_first():
+def test_t6_cod_exclusion_order_bankruptcy_first():
     """Recourse foreclosure, COD 80,000; bankrupt → all excluded by bankruptcy, none by QPRI."""
     w = wide([row(state="NV", market_value=400000.0, purchase_price=500000.0, first_lien_balance=480000.0,
                   bankrupt=True, tax_year=2025, insolvency_amount=50000.0)])
@@ -168,7 +168,7 @@ def test_cod_exclusion_order_bankruptcy_first():
     assert r["foreclosure_cod_taxable"] == 0
 
 
-def test_qpri_reaches_nonqualified_debt_first_then_insolvency():
+def test_t6_qpri_reaches_nonqualified_debt_first_then_insolvency():
     """Primary, first 300,000 (acquisition) + second 100,000 (not QPRI: qpri_balance 300,000),
     FMV 320,000 → COD 80,000. §108(h)(4): COD − (debt − qpri) = 80,000 − 100,000 < 0 → no QPRI
     exclusion; insolvency 30,000 excludes 30,000; 50,000 taxable."""
@@ -181,7 +181,7 @@ def test_qpri_reaches_nonqualified_debt_first_then_insolvency():
     assert r["foreclosure_cod_taxable"] == pytest.approx(50000)
 
 
-def test_qpri_limit_caps_qualifying_debt_and_arrangement_after_2025():
+def test_t6_qpri_limit_caps_qualifying_debt_and_arrangement_after_2025():
     """mfs 2025 limit 375,000; debt 900,000 all acquisition; FMV 700,000 → COD 200,000.
     qpri = min(900,000, 375,000); excluded = max(0, 200,000 − (900,000 − 375,000)) = 0.
     With FMV 400,000 → COD 500,000; excluded = 500,000 − 525,000 < 0 → 0; FMV 300,000 → COD 600,000,
@@ -194,7 +194,7 @@ def test_qpri_limit_caps_qualifying_debt_and_arrangement_after_2025():
     assert w["foreclosure_cod_excluded_qpri"].to_list() == pytest.approx([0, 75000, 0, 75000])
 
 
-def test_qpri_only_for_primary():
+def test_t6_qpri_only_for_primary():
     w = wide([row(state="NV", occupancy="second_home", market_value=400000.0, purchase_price=500000.0,
                   first_lien_balance=480000.0, qpri_balance=0.0, tax_year=2025)])
     assert w["foreclosure_cod_excluded_qpri"][0] == 0
@@ -227,7 +227,7 @@ def test_t2_partial_forgiveness_leaves_deficiency_owed():
     assert r["short_sale_amount_realized"] == pytest.approx(253800)
 
 
-def test_converted_home_loss_uses_loss_basis_and_releases_passive_losses():
+def test_t4_t7_converted_home_loss_uses_loss_basis_and_releases_passive_losses():
     """Home bought 400,000 in 2015, rented since 2020-01-01 when worth 300,000; land 60,000; sold at
     250,000 with no costs. D1: basis in service min(300,000, 400,000) = 300,000, base 240,000,
     82 months → 240,000/27.5·82/12 = 59,636.36. adjusted = 340,363.64; loss basis = 300,000 −
@@ -245,7 +245,7 @@ def test_converted_home_loss_uses_loss_basis_and_releases_passive_losses():
     assert r["sale_ordinary_tax"] == pytest.approx(-0.22 * 10000)
 
 
-def test_rental_loss_is_ordinary_and_can_make_tax_negative():
+def test_t4_t7_rental_loss_is_ordinary_and_can_make_tax_negative():
     """Rental sold at 200,000 (no costs, no debt), single 2026, other income 75,000.
     Bought at 400,000: depreciation 320,000/27.5·142/12 = 165,236.36... no: base 0.8·400,000 =
     320,000; 320,000/27.5 = 11,636.36/yr · 11.8333 yr = 137,696.97; loss = 400,000 − 137,696.97 −
@@ -266,7 +266,7 @@ def test_rental_loss_is_ordinary_and_can_make_tax_negative():
     assert scalar_T(75000, tops) == pytest.approx(0.10 * 12400 + 0.12 * 38000 + 0.22 * 24600)
 
 
-def test_hardship_reduced_sec121_maximum():
+def test_s3_hardship_reduced_sec121_maximum():
     """S3: lived 12 of the last 60 months, job loss → 250,000·12/24 = 125,000."""
     w = wide([row(purchase_date=date(2025, 11, 1), months_lived_last_5y=12, hardship="job_loss",
                   purchase_price=100000.0)])
@@ -274,7 +274,7 @@ def test_hardship_reduced_sec121_maximum():
     assert w["sale_excluded_gain"][0] == pytest.approx(min(282000 - 100000, 125000))
 
 
-def test_borrower_best_option_and_waits():
+def test_b1_borrower_best_option_and_waits():
     """Equity-rich home: the sale wins and short sale / deed-in-lieu are not counted (not underwater)."""
     w = wide([row(market_value=500000.0, first_lien_balance=100000.0)])
     r = w.row(0, named=True)
@@ -325,7 +325,7 @@ def _frame(rows):
 
 @PROPS
 @given(st.lists(rows_strategy, min_size=1, max_size=20))
-def test_cod_parts_add_up_and_limits_hold(rows):
+def test_t6_cod_parts_add_up_and_limits_hold(rows):
     w = evaluate_wide(_frame(rows), as_of=AS_OF).collect()
     for d in DISPOSITIONS:
         cod, excl, taxable = w[f"{d}_cod_income"], w[f"{d}_cod_excluded"], w[f"{d}_cod_taxable"]
@@ -343,7 +343,7 @@ def test_cod_parts_add_up_and_limits_hold(rows):
 
 @PROPS
 @given(st.lists(rows_strategy, min_size=1, max_size=20))
-def test_nonrecourse_never_has_cod_and_recourse_foreclosure_realizes_fmv(rows):
+def test_t3_nonrecourse_never_has_cod_and_recourse_foreclosure_realizes_fmv(rows):
     w = evaluate_wide(_frame(rows), as_of=AS_OF).collect()
     nonrec = w.filter(~pl.col("recourse"))
     for d in ("deed_in_lieu", "foreclosure"):
@@ -356,7 +356,7 @@ def test_nonrecourse_never_has_cod_and_recourse_foreclosure_realizes_fmv(rows):
 
 @PROPS
 @given(rows_strategy, st.lists(st.floats(min_value=0, max_value=5e6), min_size=2, max_size=8))
-def test_tax_never_decreases_as_other_income_rises_for_a_gain(r, incomes):
+def test_t7_t11_tax_never_decreases_as_other_income_rises_for_a_gain(r, incomes):
     """Holds for the gain and the taxable COD. Released suspended passive losses (T7's P) are left
     out: that ordinary deduction is worth more the more income there is to absorb it (no carryforward
     in SPEC T7), so with P > 0 the disposition's tax can fall as income rises (docs/tax.md)."""
@@ -371,7 +371,7 @@ def test_tax_never_decreases_as_other_income_rises_for_a_gain(r, incomes):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows_strategy, st.integers(0, 9999))
-def test_row_alone_equals_row_inside_a_10000_row_frame(r, position):
+def test_t1_t12_row_alone_equals_row_inside_a_10000_row_frame(r, position):
     alone = evaluate_wide(_frame([r]), as_of=AS_OF).collect()
     pool = _POOL  # 9,999 deterministic rows (see _pool)
     rows = pool[:position] + [r] + pool[position:9999]

@@ -272,7 +272,7 @@ def test_b1_options_equal_to_the_cent_tie_to_the_first_listed():
     ("sale_tax_on_taxable_income", "T8/T9", "line 45"),
     ("horizon_sale_ltcg_at_15", "H6/T9", "lines 21–28"),
 ])
-def test_explain_names_the_rule_and_worksheet_line(column, rule, words):
+def test_t8_t9_explain_names_the_rule_and_worksheet_line(column, rule, words):
     r = rule_for(column)
     assert r.rule == rule
     assert words in r.formula
