@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/engine_compare.py --before main            # this tree against main
     .venv/bin/python bench/engine_compare.py --before adaf486 --rows 10000 --bench-rows 100000
+    .venv/bin/python bench/engine_compare.py --before adaf486 --after 33c92af   # two revisions
 
 ``--before`` is a git revision (its ``src/`` is exported to a temporary directory); the "after"
-side is this working tree's ``src/``. Both evaluate the same generated portfolios (``dispo
+side is this working tree's ``src/``, or ``--after`` another revision. Both evaluate the same generated portfolios (``dispo
 generate``, seed 1, the lender and the investor kind, ``--rows`` each) with
 ``engine.evaluate_wide(..., columns=OUTPUT_COLUMNS)`` (the results frame and the tax_outcomes
 sources, what a run writes), each in its own process. Every column the two share is compared:
@@ -106,6 +107,8 @@ def _close(x, y, rtol: float) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--before", default="main", help="git revision of the 'before' engine (default main)")
+    ap.add_argument("--after", default=None,
+                    help="git revision (or a directory holding a src/ tree) of the 'after' engine (default: this tree)")
     ap.add_argument("--rows", type=int, default=10_000, help="rows per portfolio compared (default 10000)")
     ap.add_argument("--bench-rows", type=int, default=100_000, help="rows of the speed measurement (0: none)")
     ap.add_argument("--repeat", type=int, default=3, help="alternating speed runs per side (best kept)")
@@ -115,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        sides = {"before": export_src(args.before, tmp_path / "before"), "after": ROOT / "src"}
+        sides = {"before": export_src(args.before, tmp_path / "before"),
+                 "after": ROOT / "src" if not args.after else Path(args.after) / "src"
+                 if Path(args.after, "src").is_dir() else export_src(args.after, tmp_path / "after")}
         for kind in ("lender", "investor"):
             src = bench.ensure_input(kind, args.rows, "parquet")
             out = {}
@@ -147,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                     if side not in best or got["wall_s"] < best[side]["wall_s"]:
                         best[side] = got
             for side in sides:
-                print(f"engine {side:>6} ({args.before if side == 'before' else 'this tree'}): "
+                label = args.before if side == "before" else args.after or "this tree"
+                print(f"engine {side:>6} ({label}): "
                       f"{best[side]['rows_per_s']:,} rows/s ({best[side]['wall_s']} s wall, "
                       f"{best[side]['cpu_s']} s cpu, {args.bench_rows:,} rows, best of {args.repeat})")
     return 1 if failed else 0

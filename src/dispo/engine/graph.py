@@ -67,24 +67,29 @@ class Node:
     rule: str = ""
     copy_of: str | None = None
 
+    def __post_init__(self) -> None:  # the signature read once (inspect is slow, the plan asks often)
+        sources = {p: self.bind.get(p, p) for p in inspect.signature(self.fn).parameters}
+        reads = (self.copy_of,) if self.copy_of is not None else tuple(
+            dict.fromkeys(s for s in sources.values() if isinstance(s, str)))
+        object.__setattr__(self, "_sources", sources)
+        object.__setattr__(self, "_reads", reads)
+
     def params(self) -> tuple[str, ...]:
-        return tuple(inspect.signature(self.fn).parameters)
+        return tuple(self._sources)
 
     def sources(self) -> dict[str, Source]:
         """Parameter → what it reads."""
-        return {p: self.bind.get(p, p) for p in self.params()}
+        return dict(self._sources)
 
     def reads(self) -> tuple[str, ...]:
-        if self.copy_of is not None:
-            return (self.copy_of,)
-        return tuple(dict.fromkeys(s for s in self.sources().values() if isinstance(s, str)))
+        return self._reads
 
     def expr(self, columns: Collection[str] | None, scalars: Mapping[str, Any]) -> pl.Expr:
         """The column's expression: each parameter a ``pl.col`` when it names a column (in
         ``columns``; None: every name is one), else the scalar of that name."""
         if self.copy_of is not None:
             return pl.col(self.copy_of).alias(self.output)
-        args = {p: _argument(s, columns, scalars, self.output) for p, s in self.sources().items()}
+        args = {p: _argument(s, columns, scalars, self.output) for p, s in self._sources.items()}
         return self.fn(**args).alias(self.output)
 
 
@@ -191,6 +196,7 @@ class Graph:
     """Producers by output column; ``plan`` orders the ones a set of columns needs."""
 
     def __init__(self, nodes: Iterable[Node | Step]):
+        self._plans: dict[frozenset[str] | None, list[list[Node] | Step]] = {}
         self.producers: dict[str, Node | Step] = {}
         for n in nodes:
             for out in (n.writes if isinstance(n, Step) else (n.output,)):
@@ -222,7 +228,13 @@ class Graph:
     def plan(self, targets: Iterable[str] | None = None) -> list[list[Node] | Step]:
         """Layers in order: a list of nodes (one ``with_columns``) or a step. A node's layer is one
         more than the deepest producer it reads; a step has a layer of its own, after the nodes of
-        its level. Raises on a cycle."""
+        its level. Raises on a cycle. Plans are kept per set of targets."""
+        key = None if targets is None else frozenset(targets)
+        if key not in self._plans:
+            self._plans[key] = self._plan(key)
+        return list(self._plans[key])
+
+    def _plan(self, targets: Collection[str] | None) -> list[list[Node] | Step]:
         chosen = self.needed(targets)
         level: dict[int, int] = {}
         visiting: set[int] = set()

@@ -395,7 +395,7 @@ def _breakeven_iteration_stages() -> Stages:
             "breakeven_sale_amount_realized": breakeven_next_amount_realized(
                 x, gap, c("_breakeven_prev_ar"), c("_breakeven_prev_gap"), c("breakeven_ar_min"),
                 c("breakeven_ar_max"))}
-    trial_sale = graph.stages(BREAKEVEN_SALE_NODES)
+    trial_sale = _trial_sale_stages()
     return [step, *trial_sale,
             {"breakeven_gap": breakeven_gap(x, c("breakeven_sale_tax"), c("fv_hold_ex_sale"), c("fv_sell"))}]
 
@@ -406,6 +406,12 @@ def _breakeven_iteration(frame: pl.LazyFrame) -> pl.LazyFrame:
     stages = _breakeven_iteration_stages()
     scratch = [n for exprs in stages for n in exprs if n.startswith(BREAKEVEN_SALE) and n not in BREAKEVEN_KEEP]
     return _apply_stages(frame, stages).drop(scratch)
+
+
+@cache
+def _trial_sale_stages() -> Stages:
+    """H9: the trial sale's T4–T11 as layers of expressions (built once)."""
+    return graph.stages(BREAKEVEN_SALE_NODES)
 
 
 def _breakeven_finish_stages() -> Stages:
