@@ -131,8 +131,6 @@ def rule_for(column: str) -> Rule:
     if isinstance(made_by, graph.Step):
         return _from_function(made_by.explains[column], made_by.rule)
     r = _from_function(made_by.fn, made_by.rule)
-    if made_by.copy_of is not None:
-        return dataclasses.replace(r, formula=f"{r.formula} [the same value as {made_by.copy_of}]")
     bound = [f"{p} = {s}" if isinstance(s, str) else f"{p} = a constant" for p, s in made_by.sources().items()
              if not isinstance(s, str) or s != p]
     return dataclasses.replace(r, formula=f"{r.formula} [{', '.join(bound)}]") if bound else r

@@ -8,9 +8,9 @@ How to add a rule
    named after the column it produces, whose parameters are named after what it reads, returning
    a ``pl.Expr``; the docstring starts with the rule id and says the units::
 
-       def payoff(debt: pl.Expr, arrears: pl.Expr) -> pl.Expr:
-           \"\"\"S9: debt + arrears ($).\"\"\"
-           return debt + arrears
+       def claim(first_lien_balance: pl.Expr, arrears: pl.Expr) -> pl.Expr:
+           \"\"\"L1: first_lien_balance + arrears, what the first lien is owed ($).\"\"\"
+           return first_lien_balance + arrears
 
    Nothing else: ``build()`` finds it (module discovery), reads its signature and schedules it
    after the producers of its inputs, in one ``with_columns`` per layer. A parameter name is
@@ -57,20 +57,16 @@ Source = str | pl.Expr
 @dataclass(frozen=True, eq=False)
 class Node:
     """One output column: ``fn`` called with each parameter's source (``bind``; a parameter not in
-    ``bind`` reads its own name). ``copy_of``: the value is that column's (the same quantity
-    computed once, e.g. T3's deed-in-lieu and foreclosure); ``fn`` then only documents it.
-    ``rule``: a rule id put before the function's own in ``dispo explain`` (``H6`` → ``H6/T4``)."""
+    ``bind`` reads its own name). ``rule``: a rule id put before the function's own in ``dispo explain`` (``H6`` → ``H6/T4``)."""
 
     output: str
     fn: Callable[..., pl.Expr]
     bind: Mapping[str, Source] = field(default_factory=dict)
     rule: str = ""
-    copy_of: str | None = None
 
     def __post_init__(self) -> None:  # the signature read once (inspect is slow, the plan asks often)
         sources = {p: self.bind.get(p, p) for p in inspect.signature(self.fn).parameters}
-        reads = (self.copy_of,) if self.copy_of is not None else tuple(
-            dict.fromkeys(s for s in sources.values() if isinstance(s, str)))
+        reads = tuple(dict.fromkeys(s for s in sources.values() if isinstance(s, str)))
         object.__setattr__(self, "_sources", sources)
         object.__setattr__(self, "_reads", reads)
 
@@ -87,8 +83,6 @@ class Node:
     def expr(self, columns: Collection[str] | None, scalars: Mapping[str, Any]) -> pl.Expr:
         """The column's expression: each parameter a ``pl.col`` when it names a column (in
         ``columns``; None: every name is one), else the scalar of that name."""
-        if self.copy_of is not None:
-            return pl.col(self.copy_of).alias(self.output)
         args = {p: _argument(s, columns, scalars, self.output) for p, s in self._sources.items()}
         return self.fn(**args).alias(self.output)
 
@@ -157,13 +151,6 @@ def family(prefix: str, fns: Iterable[Callable[..., pl.Expr] | tuple[Callable[..
                 bind[p] = q
         nodes.append(Node(name(prefix, fn.__name__), fn, bind, rule))
     return nodes
-
-
-def same_as(nodes: Iterable[Node], old: str, new: str) -> list[Node]:
-    """Copies of ``nodes`` whose output starts with ``old`` under the prefix ``new`` (the same values,
-    computed once: T3's deed-in-lieu and foreclosure)."""
-    return [Node(new + n.output.removeprefix(old), n.fn, n.bind, n.rule, copy_of=n.output)
-            for n in nodes if n.output.startswith(old)]
 
 
 # --- discovery ------------------------------------------------------------------------------------
@@ -298,7 +285,7 @@ def _values(assumptions: Any) -> Mapping[str, Any]:
 def _label(n: Node | Step) -> str:
     if isinstance(n, Step):
         return f"step {n.name}"
-    return f"{n.fn.__module__}.{n.fn.__name__}" + (f" (copy of {n.copy_of})" if n.copy_of else "")
+    return f"{n.fn.__module__}.{n.fn.__name__}"
 
 
 def stages(nodes: Iterable[Node]) -> list[dict[str, pl.Expr]]:
