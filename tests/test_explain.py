@@ -90,7 +90,8 @@ def test_rule_ids_come_from_the_docstrings():
     assert ex.rule_for("sec121_max").rule == "S3"
     foreclosure_tax = ex.rule_for("foreclosure_tax")  # T11 of the foreclosure's own T3 (rev. 2: no relocation)
     assert foreclosure_tax.rule == "T11" and foreclosure_tax.source == "dispo.engine.tax.tax"
-    assert foreclosure_tax.formula.startswith("ordinary_tax + tax_1250 + ltcg_tax + niit")
+    assert foreclosure_tax.formula.startswith("federal_tax + state_tax (T13)")
+    assert ex.rule_for("foreclosure_federal_tax").formula.startswith("ordinary_tax + tax_1250 + ltcg_tax + niit")
     v = ex.rule_for("v_reo_sale")
     assert v.source == "dispo.engine.lender.discount_factor" and "t = months_to_reo_sale" in v.formula
     assert ex.rule_for("breakeven_amount_realized").rule == "H9"

@@ -46,10 +46,12 @@ from dispo.errors import DispoError
 
 #: Section of SPEC (docs/spec.md) each engine module implements, the rule shown when a docstring
 #: has no rule id.
-MODULE_SECTION = {"shared": "§3", "tax": "§4", "lender": "§5", "hold": "§6", "defaults": "§1", "dates": "§3"}
+MODULE_SECTION = {"shared": "§3", "tax": "§4", "state_tax": "§4", "lender": "§5", "hold": "§6", "defaults": "§1",
+                  "dates": "§3"}
 #: Columns joined from data files (not computed): where each comes from.
 STATE_FACTS = tuple(c for c in params.state_frame().columns if c != "state")
 TAX_PARAMS = tuple(c for c in params.tax_param_frame().columns if c not in ("tax_year", "filing_status"))
+STATE_TAX_FACTS = params.STATE_TAX_COLUMNS  # T13: data/state_tax.csv by (state, tax_year)
 #: Prefixes of columns holding a disposition's T1–T11 quantities.
 DISPOSITION_PREFIXES = tuple(sorted(schema.DISPOSITIONS, key=len, reverse=True))
 #: Prefixes of the hold engine's sales (H6's horizon sale, H9's trial sale).
@@ -123,6 +125,9 @@ def rule_for(column: str) -> Rule:
                           "last year for a later one.", "")
     if column in TAX_PARAMS:
         return Rule("data", f"data/tax_years.toml for (tax_year, filing_status): {column}.", "")
+    if column in STATE_TAX_FACTS:
+        return Rule("data", f"data/state_tax.csv, the row of the state with the largest year ≤ tax_year (else the "
+                            f"earliest) (T13): {column}.", "")
     from dispo.engine import graph
 
     made_by = graph.producer(column)
@@ -188,7 +193,7 @@ def _section_of(column: str, rule: Rule) -> str:
         return "other"
     if column in schema.BY_NAME:
         return "inputs"
-    if column in STATE_FACTS or column in TAX_PARAMS and column != "tax_params_year":
+    if column in STATE_FACTS or column in STATE_TAX_FACTS or column in TAX_PARAMS and column != "tax_params_year":
         return "data"
     first = rule.rule.split("/")[0]
     if first.startswith("B"):

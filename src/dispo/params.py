@@ -213,6 +213,48 @@ def statute(name: str) -> Any:
     return statute_figures()[name].value
 
 
+# --- state income tax (data/state_tax.csv, rule T13) ------------------------------------------------
+
+#: The wide-frame columns the state tax table adds, by the row's (state, tax_year).
+STATE_TAX_COLUMNS = ("state_table_rate_ordinary", "state_table_rate_ltcg", "conforms_qpri", "state_table_year")
+
+
+@cache
+def state_tax_rows() -> tuple[dict[str, Any], ...]:
+    """data/state_tax.csv: one row per state and year (rates as decimals, conforms_qpri a bool)."""
+    rows = []
+    for r in csv.DictReader(_data_text("state_tax.csv").splitlines()):
+        rows.append({"state": r["state"].strip(), "year": int(r["year"]), "rate_ordinary": float(r["rate_ordinary"]),
+                     "rate_ltcg": float(r["rate_ltcg"]), "conforms_qpri": _BOOL[r["conforms_qpri"].strip()],
+                     "source": r["source"]})
+    return tuple(rows)
+
+
+def state_tax_row(state: str, tax_year: int) -> dict[str, Any] | None:
+    """T13: the table row of ``state`` with the largest year <= tax_year, else its earliest year;
+    None when the table has no row for the state."""
+    mine = sorted((r for r in state_tax_rows() if r["state"] == state), key=lambda r: r["year"])
+    if not mine:
+        return None
+    earlier = [r for r in mine if r["year"] <= tax_year]
+    return earlier[-1] if earlier else mine[0]
+
+
+@cache
+def state_tax_frame() -> pl.DataFrame:
+    """The state tax table resolved for every (state, tax_year) a row may have (the tax parameter
+    table's years), for joining on both: ``STATE_TAX_COLUMNS`` (rule T13)."""
+    years = sorted(set(tax_param_frame()["tax_year"].to_list()))
+    out = []
+    for state in sorted({r["state"] for r in state_tax_rows()}):
+        for year in years:
+            r = state_tax_row(state, year)
+            out.append({"state": state, "tax_year": year, "state_table_rate_ordinary": r["rate_ordinary"],
+                        "state_table_rate_ltcg": r["rate_ltcg"], "conforms_qpri": r["conforms_qpri"],
+                        "state_table_year": r["year"]})
+    return pl.DataFrame(out, schema_overrides={"tax_year": pl.Int32, "state_table_year": pl.Int32})
+
+
 # --- assumptions (data/assumptions.toml) --------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -169,6 +169,10 @@ COLUMNS: tuple[Column, ...] = (
            "was not the owner's main home (§121(b)(5), rule S4).", default=0, min=0, max=600),
     Column("borrower_is_entity", "bool", "The borrower is a corporation, LLC or partnership (state anti-deficiency "
            "rules that protect individuals do not apply, rule T2).", default=False),
+    Column("state_tax_rate", "float", "The borrower's marginal state income tax rate on ordinary income; "
+           "default: the state's rate in data/state_tax.csv (rule T13).", default_rule="T13", min=0.0, max=0.2),
+    Column("state_ltcg_rate", "float", "The borrower's marginal state income tax rate on long-term gain; "
+           "default: the state's rate in data/state_tax.csv (rule T13).", default_rule="T13", min=0.0, max=0.2),
 )
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
@@ -224,11 +228,12 @@ SHARED_OUTPUTS: tuple[str, ...] = (
 )
 T12_QUANTITIES: tuple[str, ...] = (
     "amount_realized", "gain", "excluded_gain", "deductible_loss", "cod_income", "cod_excluded",
-    "cod_taxable", "tax", "deficiency_owed", "borrower_net",
+    "cod_taxable", "federal_tax", "state_tax", "tax", "deficiency_owed", "borrower_net",
 )
 TAX_OUTCOME_EXTRA: tuple[str, ...] = (
     "ltcg", "stcg", "unrecaptured_1250", "ordinary_tax", "tax_1250", "ltcg_tax", "niit",
-    "cod_excluded_bankruptcy", "cod_excluded_qpri", "cod_excluded_insolvency",
+    "cod_excluded_bankruptcy", "cod_excluded_qpri", "cod_excluded_insolvency", "state_rate_ordinary",
+    "state_rate_ltcg",
 )
 TAX_OUTPUTS: tuple[str, ...] = (
     tuple(f"{d}_{q}" for d in DISPOSITIONS for q in T12_QUANTITIES)
@@ -283,7 +288,8 @@ def markdown_table() -> str:
 #: Output columns that are floats but not money: rates and shares (kept to full precision in every
 #: file) and months. Every other float output is money in dollars, rounded to cents in CSV/HTML/XLSX.
 RATE_OUTPUTS: frozenset[str] = frozenset(
-    {"ltv", "breakeven_appreciation_rate", "nqu_share"} | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
+    {"ltv", "breakeven_appreciation_rate", "nqu_share", "state_rate_ordinary", "state_rate_ltcg"}
+    | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
 )
 MONTH_OUTPUTS: frozenset[str] = frozenset({"breakeven_months", "foreclosure_months"})
 YEAR_OUTPUTS: frozenset[str] = frozenset(f"years_to_new_mortgage_{d}" for d in DISPOSITIONS)

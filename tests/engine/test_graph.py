@@ -17,7 +17,7 @@ from dispo.engine import graph
 GRAPH = graph.build()
 #: Columns of the wide frame before the graph runs: inputs after defaults, lineage, joined data.
 SOURCES = (set(schema.NAMES) | set(schema.LINEAGE_COLUMNS) | set(params.state_frame().columns)
-           | set(params.tax_param_frame().columns))
+           | set(params.tax_param_frame().columns) | set(params.state_tax_frame().columns))
 SCALARS = set(params.assumption_specs()) | {graph.AS_OF}
 
 

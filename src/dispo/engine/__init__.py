@@ -58,6 +58,7 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     lf = _attach(lf, params.state_frame(), ["state"])
     lf = defaults.apply_defaults(lf, as_of=as_of, assumptions=assumptions, cfg=cfg)
     lf = _attach(lf, params.tax_param_frame(), ["tax_year", "filing_status"])
+    lf = _attach(lf, params.state_tax_frame(), ["state", "tax_year"])  # T13
     lf = graph.build().apply(lf, as_of=as_of, assumptions=assumptions, columns=columns)
     if columns is not None:
         wanted = set(columns)

@@ -28,7 +28,7 @@ from functools import cache
 import polars as pl
 
 from dispo import params, schema
-from dispo.engine import dates, graph, shared, tax
+from dispo.engine import dates, graph, shared, state_tax, tax
 from dispo.engine.numerics import expm1
 
 c = pl.col
@@ -276,13 +276,14 @@ def cost_of_doing_nothing_annual(equity_after_tax_now: pl.Expr, alt_return_rate:
 # linear and increasing with slope in [BREAKEVEN_MIN_SLOPE, 1]. The root is found in X (where a
 # secant step is exact once two iterates share the root's linear piece) and mapped back to a rate.
 
-#: Lowest slope of fv_hold in the amount realized: 1 − (top ordinary rate + NIIT rate), from
-#: tax_years.toml. A dollar more of sale price is taxed at most at those two rates together, so at
-#: least this share of it stays with the owner.
-BREAKEVEN_MIN_SLOPE: float = 1.0 - max(params.tax_rates().ordinary) - params.tax_rates().niit
+#: Lowest slope of fv_hold in the amount realized: 1 − (top ordinary rate + NIIT rate + highest
+#: state rate, T13), from tax_years.toml and state_tax.py. A dollar more of sale price is taxed at
+#: most at those rates together, so at least this share of it stays with the owner.
+BREAKEVEN_MIN_SLOPE: float = (1.0 - max(params.tax_rates().ordinary) - params.tax_rates().niit
+                              - state_tax.MAX_STATE_RATE)
 #: First step's slope when the sale now is no second point (``breakeven_seed_same_tax``): the middle of
 #: [BREAKEVEN_MIN_SLOPE, 1], which cuts the distance to the root at least by a factor
-#: (1 − m)/(1 + m) ≈ 0.26 whatever the true slope.
+#: (1 − m)/(1 + m) ≈ 0.44 whatever the true slope (m = 0.392 with a 20 % state rate).
 BREAKEVEN_FIRST_SLOPE: float = (1.0 + BREAKEVEN_MIN_SLOPE) / 2
 #: T4–T11 evaluations of the root search (H6's own sale seeds it): 7 already put every one of 1.15M
 #: random rows with a root within half a cent; 8 leave one step of margin (docs/hold.md).

@@ -1,4 +1,5 @@
-"""Federal tax outcome of a disposition: docs/spec.md section 4 (rules T1–T12) and B1.
+"""Tax outcome of a disposition: docs/spec.md section 4 (rules T1–T12, with T13's state tax from
+``state_tax``) and B1.
 
 A disposition is one of ``sale``, ``short_sale``, ``deed_in_lieu``, ``foreclosure``, evaluated as if
 it happened on as_of at market_value (tax_year only picks the parameters). Each function below is
@@ -22,6 +23,7 @@ from dispo import params, schema
 from dispo.engine.dates import is_long_term
 from dispo.engine import graph
 from dispo.engine.shared import in_cents
+from dispo.engine.state_tax import cod_taxable_state, state_ordinary, state_tax
 
 col = pl.col
 ZERO = pl.lit(0.0)
@@ -336,9 +338,15 @@ def niit(stcg: pl.Expr, ltcg: pl.Expr, unrecaptured_1250: pl.Expr, released_pass
     return params.tax_rates().niit * pl.min_horizontal(nii, _pos(magi - niit_threshold))
 
 
-def tax(ordinary_tax: pl.Expr, tax_1250: pl.Expr, ltcg_tax: pl.Expr, niit: pl.Expr) -> pl.Expr:
+def federal_tax(ordinary_tax: pl.Expr, tax_1250: pl.Expr, ltcg_tax: pl.Expr, niit: pl.Expr) -> pl.Expr:
     """T11: ordinary_tax + tax_1250 + ltcg_tax + niit ($; negative when a deductible loss saves tax)."""
     return ordinary_tax + tax_1250 + ltcg_tax + niit
+
+
+def tax(federal_tax: pl.Expr, state_tax: pl.Expr) -> pl.Expr:
+    """T11: federal_tax + state_tax (T13), the tax every rule uses (B1, H4, H6, H9) ($; negative
+    when a deductible loss saves tax)."""
+    return federal_tax + state_tax
 
 
 # --- B1: the borrower's cash ---------------------------------------------------------------------
@@ -407,12 +415,12 @@ SETTLE_INPUTS: dict[str, dict[str, graph.Source]] = {
 COD_QUANTITIES = (cod_excluded_bankruptcy, qpri_limit, cod_left_after_bankruptcy,
                   (cod_excluded_qpri, {"cod_left": "cod_left_after_bankruptcy"}), cod_left_after_qpri,
                   (cod_excluded_insolvency, {"cod_left": "cod_left_after_qpri"}), cod_excluded, cod_taxable)
-#: T4, T5, T7, the Schedule D Tax Worksheet of T8–T9 (each line a column), T10, T11.
+#: T4, T5, T7, the Schedule D Tax Worksheet of T8–T9 (each line a column), T10, T11, T13.
 GAIN_AND_TAX_QUANTITIES = (gain, unrecaptured_1250_gain, excluded_gain, recognized_gain, deductible_loss, ltcg, stcg,
                            unrecaptured_1250, ordinary_income_after, tax_on_ordinary_income, taxable_income,
                            regular_rate_income, tax_on_regular_rate_income, ltcg_at_0, ltcg_at_15, ltcg_at_20,
                            unrecaptured_1250_at_25, worksheet_tax, tax_on_taxable_income, gains_tax, ordinary_tax,
-                           tax_1250, ltcg_tax, niit, tax)
+                           tax_1250, ltcg_tax, niit, federal_tax, state_ordinary, state_tax, tax)
 
 
 def disposition(prefix: str, *, long_term: str, sec121_max: str, nqu_share: str,
@@ -432,8 +440,8 @@ def disposition(prefix: str, *, long_term: str, sec121_max: str, nqu_share: str,
     if cod_income is not None:
         inputs["cod_income"] = cod_income
     if not cancels:
-        inputs["cod_taxable"] = ZERO
-    quantities = (*(COD_QUANTITIES if cancels else ()), *GAIN_AND_TAX_QUANTITIES)
+        inputs["cod_taxable"] = inputs["cod_taxable_state"] = ZERO
+    quantities = (*(COD_QUANTITIES + (cod_taxable_state,) if cancels else ()), *GAIN_AND_TAX_QUANTITIES)
     return graph.family(prefix, quantities, inputs=inputs, local=("amount_realized", "cod_income"), rule=rule)
 
 
