@@ -136,9 +136,17 @@ def rule_for(column: str) -> Rule:
     if isinstance(made_by, graph.Step):
         return _from_function(made_by.explains[column], made_by.rule)
     r = _from_function(made_by.fn, made_by.rule)
-    bound = [f"{p} = {s}" if isinstance(s, str) else f"{p} = a constant" for p, s in made_by.sources().items()
+    bound = [f"{p} = {s if isinstance(s, str) else _constant(s)}" for p, s in made_by.sources().items()
              if not isinstance(s, str) or s != p]
     return dataclasses.replace(r, formula=f"{r.formula} [{', '.join(bound)}]") if bound else r
+
+
+def _constant(expr: pl.Expr) -> str:
+    """A parameter bound to a literal (the horizon sale's cod_income = 0), in words."""
+    try:
+        return f"{pl.select(expr).item():g}"
+    except (TypeError, ValueError, pl.exceptions.PolarsError):  # not a plain number literal
+        return "a constant"
 
 
 def _input_rule(column: str) -> Rule:
