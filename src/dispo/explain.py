@@ -46,8 +46,8 @@ from dispo.errors import DispoError
 
 #: Section of SPEC (docs/spec.md) each engine module implements, the rule shown when a docstring
 #: has no rule id.
-MODULE_SECTION = {"shared": "§3", "tax": "§4", "state_tax": "§4", "lender": "§5", "hold": "§6", "defaults": "§1",
-                  "dates": "§3"}
+MODULE_SECTION = {"shared": "§3", "tax": "§4", "state_tax": "§4", "lender": "§5", "modification": "§5", "hold": "§6",
+                  "defaults": "§1", "dates": "§3"}
 #: Columns joined from data files (not computed): where each comes from.
 STATE_FACTS = tuple(c for c in params.state_frame().columns if c != "state")
 TAX_PARAMS = tuple(c for c in params.tax_param_frame().columns if c not in ("tax_year", "filing_status"))

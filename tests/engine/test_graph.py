@@ -129,3 +129,13 @@ def test_graph_families_are_declared_once():
                      "horizon_sale_gain": "gain"}
     # SPEC rev. 2: a deed-in-lieu's liens get FMV less the relocation, a foreclosure's FMV: each its own T3–T11
     assert GRAPH.producer("foreclosure_to_liens").bind["relocation"] is not None
+
+
+def test_graph_h9_trial_sale_reads_only_columns():
+    """H9's trial sale is built once (``graph.stages``), every name a column: an assumption it read
+    as a scalar would have to be a column of the wide frame first (SPEC 5.5 per-row assumptions)."""
+    from dispo.engine import hold
+
+    made = {n.output for n in hold.BREAKEVEN_SALE_NODES}
+    for n in hold.BREAKEVEN_SALE_NODES:
+        assert all(r in made or r in SOURCES or GRAPH.producer(r) is not None for r in n.reads()), n.output
