@@ -271,8 +271,8 @@ def cost_of_doing_nothing_annual(equity_after_tax_now: pl.Expr, alt_return_rate:
 # fv_hold depends on appreciation_rate only through the horizon sale's amount realized
 # X = value_at_horizon·(1 − selling_cost_rate):
 #     fv_hold = X − tax_h(X) + fv_hold_ex_sale,
-# where tax_h is T4–T11 of the horizon sale (H6), continuous and piecewise linear in X with a slope
-# between 0 and the top marginal rate (ordinary + NIIT). So g(X) = fv_hold(X) − fv_sell is piecewise
+# where tax_h is T4–T11 and T13 of the horizon sale (H6), continuous and piecewise linear in X with a
+# slope between 0 and the top marginal rate (ordinary + NIIT + the highest state rate). So g(X) = fv_hold(X) − fv_sell is piecewise
 # linear and increasing with slope in [BREAKEVEN_MIN_SLOPE, 1]. The root is found in X (where a
 # secant step is exact once two iterates share the root's linear piece) and mapped back to a rate.
 
