@@ -52,8 +52,8 @@ BIG = 10_000_000
 AS_OF = "2026-11-22"
 SEED = 1
 
-#: The output floor: Polars (the faster writer of the two: 3.9 s against DuckDB's 8.5 s for the 1.1 GB
-#: holdings.csv of 1M rows) writes the data files a ``dispo run`` wrote (its CSVs and Parquets, the
+#: The output floor: Polars (the faster writer of the two: 3.9 s against DuckDB's 8.5 s for a 1.1 GB
+#: CSV of 1M rows) writes the data files a ``dispo run`` wrote (its CSVs and Parquets, the
 #: bytes docs/spec.md section 7 asks for) from frames already in memory: no computation, no sort, no
 #: rounding or neutralising. Loading them (untimed; a CSV from its Parquet twin) comes first.
 OUTPUT_FLOOR_SCRIPT = """
@@ -190,7 +190,7 @@ def _json_line(line: str) -> dict:
         return {}
 
 
-def run_e2e(src: Path, timeout: float | None, keep: Path | None = None, csv_outputs: bool = True,
+def run_e2e(src: Path, timeout: float | None, keep: Path | None = None, csv_outputs: str = "worklists",
             output_floor: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="dispo-e2e-", dir=DATA) as d:
         out = Path(d) / "out"
@@ -201,7 +201,7 @@ def run_e2e(src: Path, timeout: float | None, keep: Path | None = None, csv_outp
             f"inputs = [{json.dumps(str(src))}]\n"
             f"output_dir = {json.dumps(str(out))}\n"
             f'as_of = "{AS_OF}"\n'
-            f"csv_outputs = {'true' if csv_outputs else 'false'}\n"
+            f"csv_outputs = {json.dumps(csv_outputs)}\n"
             "max_reject_fraction = 1.0\n", encoding="utf-8")
         r = measure([str(BIN / "dispo"), "run", str(pipeline), "--out", str(out), "--log-format", "json"],
                     timeout=timeout)
@@ -353,9 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-engine", action="store_true")
     ap.add_argument("--timeout", type=float, default=None, help="seconds before a run is killed")
     ap.add_argument("--keep-outputs", type=Path, default=None, help="copy the last e2e output set here")
-    ap.add_argument("--no-csv-outputs", action="store_true",
-                    help="e2e with [pipeline] csv_outputs = false (Parquet outputs only: 10M rows of CSV "
-                         "outputs are ~45 GB)")
+    ap.add_argument("--csv-outputs", choices=("worklists", "all", "none"), default="worklists",
+                    help="e2e with this [pipeline] csv_outputs (SPEC 7; default worklists, as a pipeline's)")
+    ap.add_argument("--no-csv-outputs", action="store_const", const="none", dest="csv_outputs",
+                    help="the same as --csv-outputs none")
     ap.add_argument("--results", type=Path, default=HERE / "results.json")
     args = ap.parse_args(argv)
 
@@ -378,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{rows:>10,} {fmt:<8} floor {entry['floor']['wall_s']:.2f} s", flush=True)
             if not args.no_e2e:
                 # The output floor loads every output file whole: past CHUNK_ROWS it would not fit.
-                entry["e2e"] = best([run_e2e(src, args.timeout, args.keep_outputs, not args.no_csv_outputs,
+                entry["e2e"] = best([run_e2e(src, args.timeout, args.keep_outputs, args.csv_outputs,
                                              output_floor=rows <= 1_000_000) for _ in range(args.repeat)])
                 print(f"{rows:>10,} {fmt:<8} e2e   {entry['e2e']['wall_s']:.2f} s "
                       f"(exit {entry['e2e']['exit']}, peak {entry['e2e'].get('peak_rss_mb')} MB; "

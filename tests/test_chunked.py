@@ -28,7 +28,7 @@ from dispo.validate import MIN_BATCH_ROWS, validate, validate_streamed
 AS_OF = date(2026, 11, 22)
 ROWS = 3000
 CHUNK = 450  # several chunks, the last one short
-TABLES = ("holdings", "lender_candidates", "tax_outcomes", "rejects")
+TABLES = ("lender_worklist", "investor_worklist", "tax_outcomes", "rejects")
 
 
 def _spoil(src: Path, dst: Path) -> None:
@@ -67,9 +67,11 @@ def portfolio(tmp_path_factory) -> Path:
     return d / "portfolio.csv"
 
 
-def _run(portfolio: Path, out: Path, chunk_rows: int):
+def _run(portfolio: Path, out: Path, chunk_rows: int, **pipeline):
+    pipeline = {"csv_outputs": "all", **pipeline}
     cfg = from_mapping({"pipeline": {"name": "chunked", "inputs": [str(portfolio)], "output_dir": str(out),
-                                     "as_of": AS_OF.isoformat(), "max_reject_fraction": 1.0}}, base=out.parent)
+                                     "as_of": AS_OF.isoformat(), "max_reject_fraction": 1.0, **pipeline}},
+                       base=out.parent)
     return run_pipeline(cfg, chunk_rows=chunk_rows)
 
 
@@ -83,14 +85,14 @@ def runs(portfolio, tmp_path_factory):
 
 def test_the_chunked_run_was_chunked(runs):
     (whole, _), (chunked, _) = runs
-    assert whole.results is not None and chunked.results is None  # results stay on disk
+    assert whole.results is None and chunked.results is None  # one run path: results stay on disk
     assert whole.rows_read == chunked.rows_read == ROWS
     assert 0 < whole.rows_rejected == chunked.rows_rejected < ROWS // 10
     assert whole.rows_accepted == chunked.rows_accepted > 4 * CHUNK
     assert [f.name for f in whole.files] == [f.name for f in chunked.files]
 
 
-@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("table", ("results", *TABLES))
 def test_csv_identical(runs, table):
     (_, a), (_, b) = runs
     assert (a / f"{table}.csv").read_bytes() == (b / f"{table}.csv").read_bytes()
@@ -110,6 +112,7 @@ def test_summary_identical(runs):
     for s in (x, y):
         for key in ("run_id", "timings_seconds", "started"):
             s.pop(key)
+        s["outputs"].pop("directory")
     assert x == y
 
 
@@ -177,28 +180,45 @@ def test_chunk_size_floor(portfolio, tmp_path):
 
 
 @pytest.mark.parametrize("chunk_rows", [10 * ROWS, CHUNK], ids=["whole", "chunked"])
-def test_csv_outputs_off_writes_parquet_only_and_retires_old_csvs(portfolio, runs, tmp_path, chunk_rows):
-    """[pipeline] csv_outputs = false: the Parquet files as ever, no CSV twins, and the CSVs of the
-    run before (same output_dir) removed in the same commit, not left stale beside new Parquet."""
+def test_csv_outputs_none_writes_parquet_only_and_retires_old_csvs(portfolio, runs, tmp_path, chunk_rows):
+    """SPEC 7 csv_outputs = "none": the Parquet files as ever, no CSV twins, and the CSVs of the
+    run before (same output_dir, csv_outputs "all") removed in the same commit, not left stale."""
     (_, whole_dir), _ = runs
     out = tmp_path / "out"
     _run(portfolio, out, chunk_rows=chunk_rows)
-    assert (out / "holdings.csv").is_file()
-    cfg = from_mapping({"pipeline": {"name": "chunked", "inputs": [str(portfolio)], "output_dir": str(out),
-                                     "as_of": AS_OF.isoformat(), "max_reject_fraction": 1.0,
-                                     "csv_outputs": False}}, base=tmp_path)
-    outcome = run_pipeline(cfg, chunk_rows=chunk_rows)
+    assert {p.name for p in out.glob("*.csv")} == {f"{t}.csv" for t in ("results", *TABLES)} | {"diff.csv"}
+    outcome = _run(portfolio, out, chunk_rows=chunk_rows, csv_outputs="none")
     assert not [p.name for p in out.glob("*.csv") if p.name != "diff.csv"]
     assert not [f.name for f in outcome.files if f.name.endswith(".csv") and f.name != "diff.csv"]
     for table in ("results", *TABLES):
         assert pl.read_parquet(out / f"{table}.parquet").equals(pl.read_parquet(whole_dir / f"{table}.parquet"))
     manifest = json.loads((out / ".dispo-manifest.json").read_text())
-    assert set(manifest["retired"]) == {f"{t}.csv" for t in TABLES}
+    assert {f"{t}.csv" for t in ("results", *TABLES)} <= set(manifest["retired"])
     assert not any(name.endswith(".csv") and name != "diff.csv" for name in manifest["files"])
 
 
-def test_csv_outputs_must_be_a_boolean(tmp_path):
+@pytest.mark.parametrize(("purpose", "csv_outputs", "tables", "csvs"), [
+    ("both", "worklists", {"results", "tax_outcomes", "lender_worklist", "investor_worklist", "rejects"},
+     {"lender_worklist", "investor_worklist", "rejects"}),
+    ("lender", "worklists", {"results", "tax_outcomes", "lender_worklist", "rejects"}, {"lender_worklist", "rejects"}),
+    ("investor", "all", {"results", "tax_outcomes", "investor_worklist", "rejects"},
+     {"results", "tax_outcomes", "investor_worklist", "rejects"}),
+])
+def test_purpose_and_csv_outputs_select_the_files(portfolio, tmp_path, purpose, csv_outputs, tables, csvs):
+    """SPEC 7: ``purpose`` selects the worklists (and sheets); ``csv_outputs`` the CSV twins."""
+    out = tmp_path / "out"
+    outcome = _run(portfolio, out, chunk_rows=10 * ROWS, purpose=purpose, csv_outputs=csv_outputs)
+    names = {f.name for f in outcome.files}
+    expected = ({f"{t}.parquet" for t in tables} | {f"{t}.csv" for t in csvs}
+                | {"summary.json", "diff.csv", "report.html", "report.xlsx"})
+    assert names == expected
+    assert {p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")} == expected | {"dispo.duckdb"}
+
+
+def test_csv_outputs_must_be_a_mode(tmp_path):
     from dispo.config import ConfigError
 
-    with pytest.raises(ConfigError, match="csv_outputs must be true or false"):
+    with pytest.raises(ConfigError, match="csv_outputs must be one of worklists, all, none"):
         from_mapping({"pipeline": {"inputs": ["x.csv"], "output_dir": "out", "csv_outputs": "no"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match="purpose must be one of lender, investor, both"):
+        from_mapping({"pipeline": {"inputs": ["x.csv"], "output_dir": "out", "purpose": "landlord"}}, base=tmp_path)

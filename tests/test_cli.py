@@ -53,16 +53,16 @@ def test_exit_0_writes_every_output(work):
     proc = dispo("run", str(pipeline(work, "")), "--quiet")
     assert proc.returncode == 0, proc.stderr
     out = work / "out"
-    for name in ("results.parquet", "holdings.csv", "holdings.parquet", "lender_candidates.csv",
-                 "lender_candidates.parquet", "tax_outcomes.csv", "tax_outcomes.parquet", "rejects.csv",
-                 "rejects.parquet", "summary.json"):
+    for name in ("results.parquet", "investor_worklist.csv", "investor_worklist.parquet", "lender_worklist.csv",
+                 "lender_worklist.parquet", "tax_outcomes.parquet", "rejects.csv",
+                 "rejects.parquet", "summary.json", "report.html", "report.xlsx"):
         assert (out / name).is_file(), name
     results = pl.read_parquet(out / "results.parquet")
     # SPEC 7: after the input columns, exactly the outputs of sections 3–6, in order.
     outputs = results.columns[len(schema.LINEAGE_COLUMNS) + len(schema.NAMES):]
     assert outputs == list(schema.RESULT_OUTPUTS)
     assert results.columns[:2] == ["source_file", "row_number"]
-    holdings = pl.read_parquet(out / "holdings.parquet")
+    holdings = pl.read_parquet(out / "investor_worklist.parquet")
     assert holdings["rank"].to_list() == list(range(1, holdings.height + 1))
     adv = holdings["sell_advantage_pv"].to_list()
     assert adv == sorted(adv, reverse=True)
@@ -146,16 +146,27 @@ def test_exit_3_gate_writes_outputs_and_conserves_rows(work):
     bad = text[1].replace("G01,TX,", "B01,XX,", 1)           # unknown state
     bad2 = text[2].replace("G02,FL,primary,375000", "B02,FL,primary,-5", 1)  # market_value ≤ 0
     (work / "cases.csv").write_text("\n".join(text + [bad, bad2]) + "\n")
-    proc = dispo("run", str(pipeline(work, "", max_reject_fraction=0.1)), "--quiet")
+    assert dispo("run", str(pipeline(work, "")), "--quiet").returncode == 0  # the last good outputs
+    good = {p.name: p.read_bytes() for p in (work / "out").iterdir() if p.is_file() and p.name != "dispo.duckdb"}
+    proc = dispo("run", str(pipeline(work, "", max_reject_fraction=0.1)), "--as-of", "2026-11-23")
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr
-    out = work / "out"
+    # SPEC 7: the gate-failed set goes to output_dir/failed/, the good outputs stay, the console says so
+    said = "".join((proc.stdout + proc.stderr).split())  # the console may wrap a long line
+    assert "unchanged" in said and str(work / "out" / "failed") in said
+    assert {p.name: p.read_bytes() for p in (work / "out").iterdir()
+            if p.is_file() and p.name != "dispo.duckdb"} == good
+    out = work / "out" / "failed"
     results, rejects = pl.read_parquet(out / "results.parquet"), pl.read_parquet(out / "rejects.parquet")
     assert results.height + rejects.height == 14
     assert sorted(rejects["row_number"].to_list()) == [13, 14]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"] == {"read": 14, "accepted": 12, "rejected": 2, "conservation_ok": True}
     assert summary["exit_code"] == 3
+    assert summary["outputs"]["directory"] == str(out) and "unchanged" in summary["outputs"]["note"]
+    # A second failed run replaces the failed set (one set, not one per run).
+    assert dispo("run", str(pipeline(work, "", max_reject_fraction=0.1)), "--quiet").returncode == 3
+    assert json.loads((out / "summary.json").read_text())["as_of"] == "2026-11-22"
     # Under a looser gate the same data exits 0.
     assert dispo("run", str(pipeline(work, "", max_reject_fraction=0.2)), "--quiet").returncode == 0
 

@@ -95,6 +95,48 @@ def test_two_runs_with_a_changed_input_give_the_expected_diff(work):
     assert summary["diff"]["added"] == 1 and summary["diff"]["removed"] == 1
 
 
+def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(f.relative_to(directory)): (f.read_bytes(), f.stat().st_mtime_ns)
+            for f in directory.rglob("*") if f.is_file()}
+
+
+def test_diff_is_read_only(work):
+    """issue 17: `dispo diff` changes no file of any run (it used to rewrite the run's diff.csv and
+    the output set's manifest); --csv writes elsewhere only."""
+    p = str(work / "p.toml")
+    assert dispo("run", p, "-q").returncode == 0
+    assert dispo("run", p, "-q", "--as-of", "2026-11-23").returncode == 0
+    before = _snapshot(work / "out")
+    proc = dispo("diff", "--pipeline", p)
+    assert proc.returncode == 0, proc.stderr
+    assert "diff" in proc.stdout and "wrote" not in proc.stdout
+    assert _snapshot(work / "out") == before
+    refused = dispo("diff", "--pipeline", p, "--csv", str(work / "out" / "diff.csv"))
+    assert refused.returncode == 1 and "part of a run's outputs" in refused.stderr
+    assert _snapshot(work / "out") == before
+
+
+def test_history_keeps_worklist_and_decision_columns_only(work):
+    """issue 17: per run and row the database keeps the worklists' and the decisions' columns, not
+    every output (150+ columns a row before)."""
+    from dispo import store
+    from dispo.reports import worklists
+
+    p = str(work / "p.toml")
+    assert dispo("run", p, "-q").returncode == 0
+    results = pl.read_parquet(work / "out" / "results.parquet")
+    with duckdb.connect(str(work / "out" / "dispo.duckdb"), read_only=True) as con:
+        stored = con.sql("SELECT * FROM history_results").pl()
+    assert stored.columns == ["run_id", *store.history_columns(results.columns)]
+    assert stored.height == results.height
+    shown = {c for w in worklists.WORKLISTS for c in w.columns} - {"rank", "reason"}
+    assert shown & set(results.columns) <= set(stored.columns)
+    assert {"loss_mit_candidate", "hold_recommendation", "lender_best_option"} <= set(stored.columns)
+    assert len(stored.columns) <= results.width // 3
+    # what it costs per row: the stored columns' bytes against every column's
+    assert stored.drop("run_id").estimated_size() / stored.height < 0.3 * results.estimated_size() / results.height
+
+
 def test_diff_needs_two_runs(work):
     p = str(work / "p.toml")
     assert dispo("run", p, "-q").returncode == 0

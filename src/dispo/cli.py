@@ -181,11 +181,12 @@ def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, a
         quiet: QuietOpt = False, log_format: LogOpt = LogFormat.human, engine: EngineOpt = None) -> None:
     """Run a pipeline: load the inputs into DuckDB, validate them, evaluate every row, write the reports.
 
-    Outputs (in the pipeline's output_dir, replaced atomically): results.parquet, holdings.csv/.parquet,
-    lender_candidates.csv/.parquet, tax_outcomes.csv/.parquet, rejects.csv/.parquet, summary.json,
-    diff.csv (changes since the previous run), report.html, report.xlsx. Rows that fail a rule go to
-    rejects with every reason; if they exceed max_reject_fraction the run still writes everything and
-    exits 3. Each run is kept in the pipeline's DuckDB database (`dispo history`, `dispo diff`); a
+    Outputs (in the pipeline's output_dir, replaced atomically; docs/spec.md section 7): report.xlsx and the
+    worklists (lender_worklist, investor_worklist .csv/.parquet, as the pipeline's purpose asks),
+    results.parquet, tax_outcomes.parquet, rejects.csv/.parquet, summary.json, diff.csv (changes since
+    the previous run), report.html. Rows that fail a rule go to rejects with every reason; if they
+    exceed max_reject_fraction the run writes its set to output_dir/failed/, leaves the last good
+    outputs in place and exits 3. Each run is kept in the pipeline's DuckDB database (`dispo history`, `dispo diff`); a
     rerun for the same as_of replaces that run.
     """
     as_json = log_format == LogFormat.json
@@ -201,15 +202,17 @@ def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, a
         if as_json:
             reporter.emit(event="run", status="gate_failed" if outcome.gate_failed else "ok",
                           exit_code=outcome.exit_code, rows_read=outcome.rows_read, rows_accepted=outcome.rows_accepted,
-                          rows_rejected=outcome.rows_rejected, output_dir=str(outcome.output_dir),
+                          rows_rejected=outcome.rows_rejected, output_dir=str(outcome.written_to or outcome.output_dir),
                           run_id=outcome.summary.get("run_id"))
             return outcome.exit_code
         line = (f"{outcome.rows_read:,} rows read: {outcome.rows_accepted:,} evaluated, "
-                f"{outcome.rows_rejected:,} rejected → {escape(str(outcome.output_dir))}")
+                f"{outcome.rows_rejected:,} rejected → {escape(str(outcome.written_to or outcome.output_dir))}")
         if outcome.gate_failed:
             _print_rejects(outcome)
             err.print(f"[bold yellow]data-quality gate failed:[/] {outcome.reject_fraction:.1%} of rows rejected "
-                      f"(max {cfg.max_reject_fraction:.1%}); outputs written. {line}")
+                      f"(max {cfg.max_reject_fraction:.1%}); this run's outputs are in "
+                      f"{escape(str(outcome.written_to))}, the previous outputs in "
+                      f"{escape(str(outcome.output_dir))} are unchanged. {line}")
         else:
             out.print(f"[bold green]done[/] {line}")
         return outcome.exit_code
@@ -379,13 +382,14 @@ def diff(
     from_run: Annotated[Optional[str], typer.Option("--from", help="Run id or as_of date (default: the run before --to).")] = None,
     to_run: Annotated[Optional[str], typer.Option("--to", help="Run id or as_of date (default: the latest run).")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many of the biggest moves to show per value.")] = 20,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write the diff here (default: output_dir/diff.csv).")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Also write the diff to this CSV file (not one of a run's outputs).")] = None,
 ) -> None:
     """What changed between two runs: properties added and removed, recommendation changes (hold/sell,
-    lender_best_option), and the biggest moves in sell_advantage_pv and lender savings."""
+    lender_best_option), and the biggest moves in sell_advantage_pv and lender savings. Read-only: it
+    changes no output of any run (each run's own diff.csv is written by the run)."""
     def go() -> int:
         from dispo import store
-        from dispo.reports import OutputSet
+        from dispo.reports.readable import write_standalone_csv
 
         cfg, con = _history_db(pipeline)
         with con:
@@ -402,10 +406,9 @@ def diff(
                 for r in frame.head(50).iter_rows():
                     table.add_row(*(escape(f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in r))
                 out.print(table)
-        target = csv_out or cfg.output_dir / "diff.csv"
-        with OutputSet(target.parent) as files:
-            files.write_csv(target.name, d.table())
-        out.print(f"wrote {target}")
+        if csv_out is not None:
+            write_standalone_csv(csv_out, d.table())
+            out.print(f"wrote {escape(str(csv_out))}")
         return 0
 
     _guard(go)

@@ -28,9 +28,13 @@ PIPELINE_KEYS = {
     "max_reject_fraction": "data-quality gate: exit 3 when rejects exceed this share of rows (default 0.05)",
     "database": "the run-history DuckDB file, relative to the pipeline file (default output_dir/dispo.duckdb)",
     "engine": "where rows are evaluated: \"local\" (this process, default) or \"spark\" (Spark; docs/scale-out.md)",
-    "csv_outputs": "write each table's CSV twin beside its Parquet file (default true); false for portfolios "
-                   "past a spreadsheet's million rows, whose CSVs run to gigabytes",
+    "csv_outputs": "CSV twins: \"worklists\" (default: worklists and rejects), \"all\" (also results.csv and "
+                   "tax_outcomes.csv) or \"none\"; true/false mean all/none (docs/spec.md section 7)",
+    "purpose": "\"lender\", \"investor\" or \"both\" (default): the worklists, sheets and report sections written",
+    "worklist_columns": "extra input columns appended to the worklists (default none)",
 }
+CSV_OUTPUTS = ("worklists", "all", "none")
+PURPOSES = ("lender", "investor", "both")
 ENGINES = ("local", "spark")
 #: An input given as a URI (s3a://, abfss://, hdfs://, dbfs:/ ...): read by the Spark engine only.
 _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
@@ -55,7 +59,9 @@ class PipelineConfig:
     database: Path | None = None  # None: output_dir/dispo.duckdb
     engine: str = "local"  # "local" or "spark" (dispo.spark)
     input_uris: tuple[str, ...] = ()  # inputs given as URIs (engine "spark" only), as written
-    csv_outputs: bool = True  # holdings/lender_candidates/tax_outcomes/rejects .csv beside the .parquet
+    csv_outputs: str = "worklists"  # CSV_OUTPUTS: which tables get a CSV twin (docs/spec.md section 7)
+    purpose: str = "both"  # PURPOSES: which worklists, sheets and report sections a run writes
+    worklist_columns: tuple[str, ...] = ()  # extra input columns appended to the worklists
 
     @property
     def database_path(self) -> Path:
@@ -252,11 +258,27 @@ def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = No
             raise ConfigError(f"{where}: [pipeline] database must be a path")
         database = (base / Path(pipe["database"]).expanduser()).resolve()
 
-    csv_outputs = pipe.get("csv_outputs", True)
-    if not isinstance(csv_outputs, bool):
-        raise ConfigError(f"{where}: [pipeline] csv_outputs must be true or false, got {csv_outputs!r}")
+    csv_outputs, purpose, worklist_columns = _output_keys(where, pipe)
 
     name = pipe.get("name") or (source.stem if source else "pipeline")
     return PipelineConfig(name=str(name), source=source, inputs=input_paths, output_dir=out, as_of=run_date,
                           max_reject_fraction=float(fraction), defaults=defaults, assumptions=assumptions,
-                          database=database, engine=engine, input_uris=input_uris, csv_outputs=csv_outputs)
+                          database=database, engine=engine, input_uris=input_uris, csv_outputs=csv_outputs,
+                          purpose=purpose, worklist_columns=worklist_columns)
+
+
+def _output_keys(where: str, pipe: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """``csv_outputs``, ``purpose`` and ``worklist_columns`` of ``[pipeline]`` (docs/spec.md sections 2 and 7).
+    ``csv_outputs`` true/false (revision 1's switch) mean "all"/"none"."""
+    csv_outputs = pipe.get("csv_outputs", "worklists")
+    if isinstance(csv_outputs, bool):
+        csv_outputs = "all" if csv_outputs else "none"
+    if csv_outputs not in CSV_OUTPUTS:
+        raise ConfigError(f"{where}: [pipeline] csv_outputs must be one of {', '.join(CSV_OUTPUTS)}, got {csv_outputs!r}")
+    purpose = pipe.get("purpose", "both")
+    if purpose not in PURPOSES:
+        raise ConfigError(f"{where}: [pipeline] purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
+    extra = pipe.get("worklist_columns", [])
+    if not isinstance(extra, list) or not all(isinstance(c, str) and c for c in extra):
+        raise ConfigError(f"{where}: [pipeline] worklist_columns must be a list of column names, got {extra!r}")
+    return csv_outputs, purpose, tuple(dict.fromkeys(extra))

@@ -6,14 +6,14 @@ show it and which exit code to return.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator
 
 import duckdb
 import polars as pl
@@ -21,8 +21,11 @@ import polars as pl
 from dispo import engine, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
+from dispo.outcome import (  # noqa: F401 - re-exported: the runner's vocabulary (dispo.outcome)
+    EXIT_ERROR, EXIT_GATE, EXIT_OK, FAILED_DIR, Reporter, RunOutcome, SilentReporter, gate_failed,
+    set_directory, timed,
+)
 
-EXIT_OK, EXIT_ERROR, EXIT_GATE = 0, 1, 3
 #: Inputs of more rows than this are validated in DuckDB and evaluated in batches (BATCH_ROWS),
 #: their outputs streamed to disk (memory bounded by a batch, whatever the input's size; the outputs
 #: are the same). Environment variable DISPO_CHUNK_ROWS, or run_pipeline(chunk_rows=...), overrides it.
@@ -57,52 +60,6 @@ def batch_rows(chunk_rows: int) -> int:
     return min(BATCH_ROWS, chunk_rows)
 
 
-class Reporter(Protocol):
-    def started(self, stage: str, detail: str) -> None: ...
-    def finished(self, stage: str, detail: str, seconds: float) -> None: ...
-
-
-class SilentReporter:
-    def started(self, stage: str, detail: str) -> None:
-        pass
-
-    def finished(self, stage: str, detail: str, seconds: float) -> None:
-        pass
-
-
-@dataclass
-class RunOutcome:
-    exit_code: int
-    output_dir: Path
-    rows_read: int
-    rows_accepted: int
-    rows_rejected: int
-    gate_failed: bool
-    summary: dict[str, Any] = field(default_factory=dict)
-    results: pl.DataFrame | None = None
-    rejects: pl.DataFrame | None = None
-    files: list[Path] = field(default_factory=list)
-
-    @property
-    def reject_fraction(self) -> float:
-        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
-
-
-@contextmanager
-def _timed(timings: dict[str, float], reporter: Reporter, stage: str, detail: str) -> Iterator[dict[str, str]]:
-    note = {"detail": ""}
-    reporter.started(stage, detail)
-    t0 = time.perf_counter()
-    yield note
-    timings[stage] = round(time.perf_counter() - t0, 4)
-    reporter.finished(stage, note["detail"], timings[stage])
-
-
-def gate_failed(rows_read: int, rows_rejected: int, max_reject_fraction: float) -> bool:
-    """docs/spec.md section 1: rejects exceeding max_reject_fraction of input rows fail the data-quality gate."""
-    return rows_read > 0 and rows_rejected / rows_read > max_reject_fraction
-
-
 def _connect(cfg: PipelineConfig) -> duckdb.DuckDBPyConnection:
     """The pipeline's database, read-write for the whole run: DuckDB's file lock refuses a second
     run on the same database (issue: safe reruns)."""
@@ -123,21 +80,23 @@ def _connect(cfg: PipelineConfig) -> duckdb.DuckDBPyConnection:
         raise DispoError(f"{path}: cannot open the run database: {e}") from None
 
 
-#: Files a run writes into output_dir besides reports.OUTPUT_FILES (the atomic set's other members).
+#: Files a run writes into output_dir besides reports.OUTPUT_FILES (the atomic set's other members);
+#: reports.LEGACY_FILES are removed by a run's commit, so an input must not be named like them either.
 _OTHER_OUTPUTS = ("diff.csv", "report.html", "report.xlsx")
 
 
 def check_inputs_are_not_outputs(cfg: PipelineConfig) -> None:
     """An input file where the run writes an output (e.g. ``--out`` the input's own directory with
     the input named ``holdings.csv``) would be replaced by it: refuse before anything is written."""
-    from dispo.reports import OUTPUT_FILES
+    from dispo.reports import LEGACY_FILES, OUTPUT_FILES
     from dispo.validate.data_docs import DATA_DOCS_DIR
 
     out = cfg.output_dir.resolve()
-    written = {out / name for name in (*OUTPUT_FILES, *_OTHER_OUTPUTS)} | {cfg.database_path.resolve()}
+    sets = (out, out / FAILED_DIR)
+    written = {d / name for d in sets for name in (*OUTPUT_FILES, *LEGACY_FILES, *_OTHER_OUTPUTS)} | {cfg.database_path.resolve()}
     for p in cfg.inputs:
         rp = Path(p).resolve()
-        if rp in written or out / DATA_DOCS_DIR in rp.parents:
+        if rp in written or any(d / DATA_DOCS_DIR in rp.parents for d in sets):
             raise DispoError(f"{rp}: this input would be overwritten by the run's outputs in {out}; "
                              "move it or choose another output_dir")
 
@@ -166,160 +125,207 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
     gx_loader = threading.Thread(target=_quietly(import_gx), name="dispo-import-gx", daemon=True)
     gx_loader.start()
     n_files = len(cfg.inputs)
-    with _timed(timings, reporter, "ingest", f"{n_files} file{'s' * (n_files != 1)}") as note:
+    with timed(timings, reporter, "ingest", f"{n_files} file{'s' * (n_files != 1)}") as note:
         ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, load_typed=False)
         streamed = chunk_rows is not None and ingested.rows_read > chunk_rows
         if not streamed:
             ingested = ingested.with_typed()
         note["detail"] = f"{ingested.rows_read:,} rows from {n_files} file{'s' * (n_files != 1)}"
     gx_loader.join()
-    with _timed(timings, reporter, "validate", f"{ingested.rows_read:,} rows") as note:
+    with timed(timings, reporter, "validate", f"{ingested.rows_read:,} rows") as note:
         validated = (validate_streamed if streamed else validate)(ingested, as_of=cfg.as_of)
         note["detail"] = f"{validated.rows_accepted:,} accepted, {validated.rejects.height:,} rejected"
     return ingested, validated
 
 
-def _evaluate_in_chunks(cfg: PipelineConfig, validated: Any, scratch: Path, chunk_rows: int):
-    """The engine over the accepted rows a chunk at a time, each chunk's results and tax outcomes
-    written to ``scratch`` (``reports.streamed.ChunkWriter``)."""
-    from dispo.ingest import TYPED_TABLE
+def _engine_batches(validated: Any, rows: int) -> Iterator[pl.DataFrame]:
+    """The accepted rows in batches of ``rows``; with none, one empty batch (the engine's output
+    types for an empty set)."""
+    empty = True
+    for batch in validated.accepted_batches(rows):
+        empty = False
+        yield batch
+    if empty:
+        yield validated.empty_batch()
+
+
+def evaluate_batches(cfg: PipelineConfig, validated: Any, scratch: Path, rows: int):
+    """The engine over the accepted rows ``rows`` at a time, each batch's results and tax outcomes
+    written to ``scratch`` (``reports.streamed.ChunkWriter``): a run of any size takes this path."""
     from dispo.reports.streamed import ChunkWriter
 
     chunks = ChunkWriter(scratch)
-    empty = None
-    for batch in validated.accepted_batches(chunk_rows):
+    for batch in _engine_batches(validated, rows):
         wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
                                     cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
         chunks.add(engine.results_frame(wide, batch), wide)
-        if empty is None:
-            empty = (engine.results_frame(wide.head(0), batch.head(0)), wide.head(0))
         del wide, batch
-    if empty is None:  # every row rejected: the engine's types from an empty batch
-        batch = validated.ingested.con.sql(
-            f"SELECT * EXCLUDE (parse_reasons) FROM {TYPED_TABLE} LIMIT 0").pl()
-        wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                    cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
-        empty = (engine.results_frame(wide, batch), wide)
-    chunks.close(*empty)
+    chunks.close()
     return chunks
 
 
 def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk_rows: int | None = None) -> RunOutcome:
-    """Runs a pipeline end to end and writes its outputs atomically (docs/spec.md section 7).
+    """Runs a pipeline end to end on its engine (``ENGINE_RUNNERS``) and writes its outputs
+    atomically (docs/spec.md section 7)."""
+    runner = ENGINE_RUNNERS.get(cfg.engine)
+    if runner is None:
+        raise DispoError(f"unknown engine {cfg.engine!r} (one of {', '.join(ENGINE_RUNNERS)})")
+    return runner(cfg, reporter or SilentReporter(), chunk_rows)
 
-    Inputs of more than ``chunk_rows`` rows (see ``CHUNK_ROWS``) are validated and evaluated in
-    chunks and their outputs streamed (``dispo.reports.streamed``): the same outputs, in bounded
-    memory; ``RunOutcome.results`` is then None (the results are in results.parquet)."""
-    if cfg.engine == "spark":  # scale-out (docs/scale-out.md); pyspark is imported only in dispo.spark
-        from dispo.spark import run_pipeline_spark
 
-        return run_pipeline_spark(cfg, reporter)
+def _run_spark(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) -> RunOutcome:
+    """Scale-out (docs/scale-out.md); pyspark is imported only in dispo.spark."""
+    from dispo.spark import run_pipeline_spark
+
+    return run_pipeline_spark(cfg, reporter)
+
+
+def _diff_with_previous(con: duckdb.DuckDBPyConnection, cfg: PipelineConfig, run_id: str,
+                        results_path: Path) -> store.Diff | None:
+    previous = store.previous_run(con, cfg.name, cfg.as_of)
+    if previous is None:
+        return None
+    now = pl.scan_parquet(results_path, glob=False).select(store.DIFF_COLUMNS).collect()
+    return store.diff_frames(store.load_results(con, previous), now, from_run=previous, to_run=run_id)
+
+
+#: Bytes a run's output set takes per accepted row, about (measured on the sample portfolios:
+#: results.parquet, tax_outcomes.parquet, worklists, report.xlsx), plus the CSVs of csv_outputs
+#: "all"; the scratch files and the sort's buckets need as much again while the set is written.
+SET_BYTES_PER_ROW = {"none": 1_200, "worklists": 1_700, "all": 4_000}
+
+
+def _disk_full(e: BaseException) -> bool:
+    """An error of a full disk (or quota), however the writing library wrapped it (Polars' Parquet
+    writer says "File out of specification")."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "no space left" in str(seen).lower() or "disk quota exceeded" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@contextmanager
+def _disk_full_is_one_line(cfg: PipelineConfig, rows: Callable[[], int]) -> Iterator[None]:
+    """A full disk while a run writes becomes one line naming the output directory and the space
+    the set needs (the atomic set leaves the previous outputs in place)."""
+    try:
+        yield
+    except Exception as e:
+        if not _disk_full(e) and not (type(e).__name__ == "ComputeError" and "out of specification" in str(e)):
+            raise
+        needed = 2 * rows() * SET_BYTES_PER_ROW[cfg.csv_outputs]
+        free = shutil.disk_usage(cfg.output_dir).free if cfg.output_dir.exists() else 0
+        raise DispoError(f"{cfg.output_dir}: the disk is full: this run's outputs need about "
+                         f"{needed / 1e6:,.0f} MB while written ({free / 1e6:,.0f} MB free); "
+                         "the previous outputs are in place") from None
+
+
+def _run_local(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) -> RunOutcome:
+    """This process's run: ingest, validate (in memory up to ``chunk_rows`` rows, in DuckDB
+    above), the engine a batch at a time, one streamed writer (``reports.streamed``): the same code
+    whatever the size. A gate-failed run writes its set to output_dir/failed."""
     from dispo import reports
-    from dispo.validate import ValidationResult
+    from dispo.ingest import WORK_DATABASE
+    from dispo.reports.streamed import scratch_dir
 
-    reporter = reporter or SilentReporter()
     chunk_rows = chunk_rows_setting(chunk_rows)
     timings: dict[str, float] = {}
     started = time.time()
     check_inputs_are_not_outputs(cfg)
     con = _connect(cfg)
     run_id = store.new_run_id(cfg.as_of)
-    scratch: Path | None = None
+    scratch = scratch_dir(cfg.output_dir, run_id)
     try:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         store.start_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                         config_digest=reports.config_digest(cfg.canonical()))
         ingested, validated = ingest_and_validate(cfg, con, reporter, timings, chunk_rows=chunk_rows)
         rejects = validated.rejects
-        chunks = wide = None
-        with _timed(timings, reporter, "evaluate", f"{validated.rows_accepted:,} rows") as note:
-            if isinstance(validated, ValidationResult):
-                accepted = validated.accepted
-                wide = engine.evaluate_wide(accepted, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                            cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
-                results = engine.results_frame(wide, accepted)
-                n_results, n_columns = results.height, results.width
-            else:  # chunked: results.parquet and the tax outcomes written as the chunks go
-                from dispo.ingest import WORK_DATABASE
-                from dispo.reports.streamed import scratch_dir
-
-                scratch = scratch_dir(cfg.output_dir, run_id)
-                # From here DuckDB only streams the accepted rows out: its buffer pool gives the
-                # engine's batches the memory it held for validation (the rest spills to disk).
-                con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
-                chunks = _evaluate_in_chunks(cfg, validated, scratch, batch_rows(chunk_rows))
-                # The input's working tables are done with: their memory goes to the sorts below.
-                con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")
-                results = chunks.results()  # a LazyFrame: never loaded whole
-                n_results, n_columns = chunks.rows, len(results.collect_schema())
-            note["detail"] = f"{n_results:,} rows × {n_columns} columns"
+        full_disk = _disk_full_is_one_line(cfg, lambda: validated.rows_accepted)
+        with full_disk, timed(timings, reporter, "evaluate", f"{validated.rows_accepted:,} rows") as note:
+            # From here DuckDB only streams the accepted rows out: its buffer pool gives the
+            # engine's batches the memory it held for validation (the rest spills to disk).
+            con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
+            chunks = evaluate_batches(cfg, validated, scratch, batch_rows(chunk_rows))
+            con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")  # its memory goes to the sorts
+            n_columns = len(chunks.results().collect_schema())
+            note["detail"] = f"{chunks.rows:,} rows × {n_columns} columns"
         failed = gate_failed(ingested.rows_read, rejects.height, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
-        previous = store.previous_run(con, cfg.name, cfg.as_of)
-        changes = (store.diff_frames(store.load_results(con, previous),
-                                     results.lazy().select(store.DIFF_COLUMNS).collect(),
-                                     from_run=previous, to_run=run_id)
-                   if previous else None)
-        with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
-            summary = reports.summary(
-                rows_read=ingested.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
-                config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
-                exit_code=exit_code, pipeline=cfg.name, inputs=[str(p) for p in cfg.inputs],
-                run_id=run_id,
-                extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
-                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-                       "diff": changes.counts() if changes else None},
-            )
-            from dispo.reports.html import html_writer
-            from dispo.reports.xlsx import RUN_MAX_ROWS, xlsx_writer
-            from dispo.validate.data_docs import staged_data_docs
-
-            def staged(out: Any, name: str) -> pl.LazyFrame:  # a chunked run's big table, once staged
-                return pl.scan_parquet(out.staging / name)
-
-            # report.xlsx and report.html join the atomic set; Data Docs swap in once it committed.
-            with staged_data_docs(cfg.output_dir, validated.gx_result, run_name=cfg.name) as docs:
-                readable = [
-                    lambda out: out.write_csv("diff.csv", changes.table() if changes else store.EMPTY_DIFF),
-                    lambda out: xlsx_writer(
-                        results=results if chunks is None else staged(out, "results.parquet"), rejects=rejects,
-                        summary=summary, max_rows=RUN_MAX_ROWS,
-                        **({"wide": wide} if chunks is None else {"tax_outcomes": staged(out, "tax_outcomes.parquet")}),
-                    )(out),
-                    lambda out: html_writer(
-                        results=results if chunks is None else staged(out, "results.parquet"), rejects=rejects,
-                        summary=summary, data_docs_href=docs.href,
-                        files=(*reports.output_files(csv=cfg.csv_outputs), "report.xlsx"),
-                    )(out),
-                ]
-                if chunks is None:
-                    files = reports.write_outputs(cfg.output_dir, results=results, wide=wide, rejects=rejects,
-                                                  summary=summary, extra_writers=readable, csv=cfg.csv_outputs)
-                else:
-                    from dispo.reports.streamed import write_outputs_streamed
-
-                    files = write_outputs_streamed(cfg.output_dir, chunks=chunks, rejects=rejects,
-                                                   summary=summary, extra_writers=readable,
-                                                   bucket_rows=max(1, batch_rows(chunk_rows) // 2),
-                                                   csv=cfg.csv_outputs)
+        changes = _diff_with_previous(con, cfg, run_id, chunks.results_path)
+        written_to = set_directory(cfg.output_dir, failed)
+        with _disk_full_is_one_line(cfg, lambda: chunks.rows), timed(timings, reporter, "write", str(written_to)) as note:
+            summary = _summary(cfg, ingested.rows_read, chunks, rejects, timings, exit_code, run_id, started,
+                               changes, written_to)
+            files = _write_set(cfg, written_to, chunks, rejects, summary, validated, changes, chunk_rows)
             note["detail"] = f"{len(files)} files"
-        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")  # the history insert writes wide row groups
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                          status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ingested.rows_read,
-                         results=results if chunks is None else cfg.output_dir / "results.parquet",
-                         rows_accepted=n_results, rejects=rejects, versions=summary.get("versions", {}))
+                         results=written_to / "results.parquet", rows_accepted=chunks.rows, rejects=rejects,
+                         versions=summary.get("versions", {}), extra_columns=cfg.worklist_columns)
     except BaseException as e:
         store.fail_run(con, run_id, f"{type(e).__name__}: {e}")
         raise
     finally:
         con.close()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return RunOutcome(
-        exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ingested.rows_read,
-        rows_accepted=n_results, rows_rejected=rejects.height, gate_failed=failed, summary=summary,
-        results=results if chunks is None else None, rejects=rejects, files=files,
+        exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ingested.rows_read, rows_accepted=chunks.rows,
+        rows_rejected=rejects.height, gate_failed=failed, summary=summary, rejects=rejects, files=files,
+        written_to=written_to,
     )
+
+
+def _summary(cfg: PipelineConfig, rows_read: int, chunks: Any, rejects: pl.DataFrame, timings: dict[str, float],
+             exit_code: int, run_id: str, started: float, changes: store.Diff | None, written_to: Path) -> dict:
+    """summary.json of a local run; a gate-failed run's says where its set went and that the
+    previous outputs stay (docs/spec.md section 7)."""
+    from dispo import reports
+
+    outputs: dict[str, Any] = {"directory": str(written_to), "purpose": cfg.purpose, "csv_outputs": cfg.csv_outputs,
+                               "worklist_columns": list(cfg.worklist_columns)}
+    if written_to != cfg.output_dir:
+        outputs["note"] = (f"the data-quality gate failed: this run's outputs are in {written_to}; "
+                           f"the previous good outputs in {cfg.output_dir} are unchanged")
+    return reports.summary(
+        rows_read=rows_read, results=chunks.results(), rejects=rejects, as_of=cfg.as_of,
+        config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
+        exit_code=exit_code, pipeline=cfg.name, inputs=[str(p) for p in cfg.inputs], run_id=run_id,
+        extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+               "diff": changes.counts() if changes else None, "outputs": outputs},
+    )
+
+
+def _write_set(cfg: PipelineConfig, written_to: Path, chunks: Any, rejects: pl.DataFrame, summary: dict,
+               validated: Any, changes: store.Diff | None, chunk_rows: int) -> list[Path]:
+    """The run's whole set into ``written_to``, atomically; Data Docs swap in once it committed."""
+    from dispo import reports
+    from dispo.reports.readable import readable_writers
+    from dispo.reports.streamed import write_run_outputs
+    from dispo.validate.data_docs import staged_data_docs
+
+    with staged_data_docs(written_to, validated.gx_result, run_name=cfg.name) as docs:
+        readable = readable_writers(
+            purpose=cfg.purpose, worklist_columns=cfg.worklist_columns, rejects=rejects, summary=summary, data_docs_href=docs.href,
+            files=reports.output_files(purpose=cfg.purpose, csv_outputs=cfg.csv_outputs),
+            diff=changes.table() if changes else store.EMPTY_DIFF)
+        return write_run_outputs(written_to, chunks=chunks, rejects=rejects, summary=summary,
+                                 extra_writers=readable, bucket_rows=max(1, batch_rows(chunk_rows) // 2),
+                                 purpose=cfg.purpose, csv_outputs=cfg.csv_outputs,
+                                 worklist_columns=cfg.worklist_columns)
+
+
+#: The engines a pipeline may name (``[pipeline] engine``, ``--engine``), each with its runner.
+ENGINE_RUNNERS: dict[str, Callable[[PipelineConfig, Reporter, int | None], RunOutcome]] = {
+    "local": _run_local,
+    "spark": _run_spark,
+}
 
 
 def validate_only(cfg: PipelineConfig, *, reporter: Reporter | None = None) -> RunOutcome:

@@ -1,4 +1,8 @@
-"""Run history in the pipeline's DuckDB database: every run, its results and rejects; diffs.
+"""Run history in the pipeline's DuckDB database: every run, its decisions and rejects; diffs.
+
+A run's ``history_results`` rows hold ``HISTORY_COLUMNS`` only (lineage, the worklist columns, the
+decision columns; docs/spec.md section 7), not every output: what a diff and a reader of past nights need,
+at a fraction of the bytes (results.parquet of the run holds the rest).
 
 One database per pipeline (``[pipeline] database``, default ``output_dir/dispo.duckdb``). The
 runner holds its read-write connection for the whole run, so DuckDB's own file lock refuses a
@@ -46,6 +50,20 @@ HISTORY_TABLES = ("history_results", "history_rejects")
 #: What a diff compares (docs/spec.md section 6 H8 and 5 L7): recommendations that can flip, values that move.
 DIFF_CHANGES = ("hold_recommendation", "lender_best_option")
 DIFF_MOVES = ("sell_advantage_pv", "lender_savings_vs_foreclosure")
+#: Decisions kept besides the worklists' columns (L7-L9, M7, H8).
+DECISION_COLUMNS = ("loss_mit_candidate", "offer_acceptable", "mod_eligible", "keeps_home", "lender_best_option",
+                    "hold_recommendation", "borrower_best_option")
+
+
+def history_columns(result_columns: Sequence[str]) -> list[str]:
+    """The columns of a run's results kept in ``history_results``: lineage, the worklists' columns
+    (without rank and reason, which a reader rebuilds), the decision columns, and the extra input
+    columns named in ``worklist_columns``; those the results have, in the results' order."""
+    from dispo.reports.worklists import WORKLISTS
+
+    wanted = {"source_file", "row_number", *DECISION_COLUMNS, *DIFF_CHANGES, *DIFF_MOVES,
+              *(c for w in WORKLISTS for c in w.columns)} - {"rank", "reason"}
+    return [c for c in result_columns if c in wanted]
 
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> pl.DataFrame:
@@ -90,18 +108,25 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str, rel: duckdb
             con.execute(f'ALTER TABLE {table} ADD COLUMN "{name.replace(chr(34), chr(34) * 2)}" {dtype}')
 
 
-def _append(con: duckdb.DuckDBPyConnection, table: str, run_id: str, frame: pl.DataFrame | str | os.PathLike) -> None:
-    """Appends ``frame`` (or the Parquet file at that path: a chunked run's results.parquet, read
-    by DuckDB without loading it in Python) with its run_id."""
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, run_id: str, frame: pl.DataFrame | str | os.PathLike,
+            columns: Sequence[str] | None = None) -> None:
+    """Appends ``frame`` (or the Parquet file at that path: a run's results.parquet, read by DuckDB
+    without loading it in Python) with its run_id; only ``columns`` when given."""
     if isinstance(frame, pl.DataFrame):
-        data = frame.with_columns(pl.lit(run_id).alias("run_id")).select("run_id", *frame.columns)
+        kept = list(columns) if columns is not None else frame.columns
+        data = frame.with_columns(pl.lit(run_id).alias("run_id")).select("run_id", *kept)
         con.register("_dispo_batch", data.to_arrow())
     else:
         def lit(text: str) -> str:
             return "'" + text.replace("'", "''") + "'"
 
+        picked = ", ".join(map(_quoted, columns)) if columns is not None else "*"
         con.execute(f"CREATE OR REPLACE TEMP VIEW _dispo_batch AS "
-                    f"SELECT {lit(run_id)}::VARCHAR AS run_id, * FROM read_parquet({lit(str(frame))})")
+                    f"SELECT {lit(run_id)}::VARCHAR AS run_id, {picked} FROM read_parquet({lit(str(frame))})")
     try:
         exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]
         if not exists:
@@ -118,11 +143,16 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, run_id: str, frame: pl.D
 
 def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as_of: dt.date, status: str,
                exit_code: int, rows_read: int, results: pl.DataFrame | str | os.PathLike, rejects: pl.DataFrame,
-               versions: dict[str, Any], rows_accepted: int | None = None) -> list[str]:
-    """Records a finished run with its results and rejects, replacing earlier runs of the same
-    pipeline and as_of, all in one transaction. Returns the run ids it replaced.
+               versions: dict[str, Any], rows_accepted: int | None = None,
+               extra_columns: Sequence[str] = ()) -> list[str]:
+    """Records a finished run with its results (``history_columns`` of them, and the
+    ``extra_columns`` of its worklists) and rejects, replacing earlier runs of the same pipeline and
+    as_of, all in one transaction. Returns the run ids it replaced.
 
-    ``results`` may be the path of a results.parquet (a chunked run), then ``rows_accepted`` its rows."""
+    ``results`` may be the path of a results.parquet, then ``rows_accepted`` its rows."""
+    names = results.columns if isinstance(results, pl.DataFrame) else pl.read_parquet_schema(results).keys()
+    kept = history_columns(list(names))
+    kept += [c for c in extra_columns if c in names and c not in kept]
     con.execute("BEGIN TRANSACTION")
     try:
         replaced = [r[0] for r in con.execute(
@@ -135,7 +165,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, *, run_id: str, pipeline: str, as
                 con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?))", [replaced])
         if replaced:
             con.execute("DELETE FROM runs WHERE run_id IN (SELECT unnest(?))", [replaced])
-        _append(con, "history_results", run_id, results)
+        _append(con, "history_results", run_id, results, kept)
         _append(con, "history_rejects", run_id, rejects.with_columns(pl.col("reasons").list.join("; ")))
         con.execute(
             "UPDATE runs SET finished = now(), status = ?, exit_code = ?, rows_read = ?, rows_accepted = ?, "

@@ -77,7 +77,7 @@ def hostile(tmp_path_factory):
     (work / "pipelines").mkdir()
     pipeline = work / "pipelines" / "hostile.toml"
     pipeline.write_text(f"[pipeline]\nname = {json.dumps(PIPELINE_NAME)}\ninputs = [{json.dumps('../data/' + FILE_NAME)}]\n"
-                        'output_dir = "../out"\nas_of = "2026-11-22"\nmax_reject_fraction = 1.0\n')
+                        'output_dir = "../out"\nas_of = "2026-11-22"\nmax_reject_fraction = 1.0\ncsv_outputs = "all"\n')
     out = work / "out"
     out.mkdir()
     (out / "keep.txt").write_text("the user's")
@@ -114,12 +114,13 @@ def _is_number(cell: str) -> bool:
 def test_every_csv_text_cell_is_neutralised(hostile):
     out = hostile["out"]
     names = sorted(p.name for p in out.glob("*.csv"))
-    assert {"holdings.csv", "lender_candidates.csv", "tax_outcomes.csv", "rejects.csv", "diff.csv"} <= set(names)
+    assert {"results.csv", "investor_worklist.csv", "lender_worklist.csv", "tax_outcomes.csv", "rejects.csv",
+            "diff.csv"} <= set(names)
     for name in names:
         for cell in _csv_cells(out / name):
             if cell.startswith(FORMULA_START):
                 assert _is_number(cell), (name, cell)  # only numbers may start with - or +
-    holdings = "".join(_csv_cells(out / "holdings.csv"))
+    holdings = "".join(_csv_cells(out / "results.csv"))
     for text in ("'=HYPERLINK(", "'+P2", "'@P3", "'-P4", "'-2+3", "'=1+1", "'\t=1", "'\r=2", "'=A1", "'" + DDE_HEADER):
         assert text in holdings, text
     assert "'=trimmed first" in holdings  # schema text is trimmed first, then neutralised

@@ -56,11 +56,18 @@ def test_user_text_is_escaped_never_raw(hostile):
     for raw in ("<b>p</b>", "<img src=x", "<i>R</i>", "X<b>1</b>"):
         assert raw not in page
     assert "X&lt;b&gt;1&lt;/b&gt;" in page
-    assert "<script" not in page.lower()  # no script of ours either
+    # the one executable script is ours (allowed by its hash); the worklists' data is JSON that no
+    # "<" can break out of
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+    assert [body for attrs, body in scripts if "application/json" not in attrs] == [html.SCRIPT]
+    assert f"script-src '{html.SCRIPT_HASH}'" in page
+    data = [body for attrs, body in scripts if "application/json" in attrs]
+    assert len(data) == 2 and not any(c in body for body in data for c in "<>&")
+    assert any(XSS in cell for body in data for row in json.loads(body)["rows"] for cell in row)
 
 
 def test_page_is_self_contained(hostile):
-    page = html.render_html(*hostile, files=("report.xlsx", "holdings.csv"), data_docs_href="data_docs/index.html")
+    page = html.render_html(*hostile, files=("report.xlsx", "investor_worklist.csv"), data_docs_href="data_docs/index.html")
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     # every URL the page references is a fragment, a data: URL or a relative link to the run's files
     urls = re.findall(r'(?:href|src)="([^"]*)"', page)
@@ -146,7 +153,7 @@ def test_run_writes_html_xlsx_and_data_docs(golden_run):
     assert {"report.html", "report.xlsx"} <= set(manifest["files"])
     assert not list(out.glob(".data_docs-*")) and not list(out.glob(".staging-*"))
     page = (out / "report.html").read_text(encoding="utf-8")
-    top = pl.read_csv(out / "lender_candidates.csv")["property_id"][0]
+    top = pl.read_csv(out / "lender_worklist.csv")["property_id"][0]
     assert top in page
     assert 'href="data_docs/index.html"' in page
     docs = list((out / "data_docs" / "validations").rglob("*.html"))

@@ -9,13 +9,14 @@ from datetime import date
 
 import polars as pl
 import pytest
-from report_frames import wide_frame
+from report_frames import wide_frame, with_worklist_columns
 
-from dispo.reports import OUTPUT_FILES, MANIFEST_NAME, summary, verify, write_outputs
+from dispo.reports import MANIFEST_NAME, output_files, summary, verify, write_outputs
 
 
 @pytest.fixture
 def run(results):
+    results = with_worklist_columns(results)
     wide = wide_frame(results["property_id"].to_list())
     rejects = pl.DataFrame({
         "source_file": ["b.csv", "a.csv"],
@@ -35,17 +36,18 @@ def _csv(path):
 
 def test_writes_the_whole_set(tmp_path, run):
     out = tmp_path / "out"
-    paths = write_outputs(out, **run)
-    assert [p.name for p in paths] == list(OUTPUT_FILES)
-    assert sorted(os.listdir(out)) == sorted([*OUTPUT_FILES, MANIFEST_NAME])
+    paths = write_outputs(out, **run, csv_outputs="all")
+    every = output_files(purpose="both", csv_outputs="all")
+    assert sorted(p.name for p in paths) == sorted(every)
+    assert sorted(os.listdir(out)) == sorted([*every, MANIFEST_NAME])
     assert verify(out) == []
 
     res = pl.read_parquet(out / "results.parquet")
     assert res["property_id"].to_list() == run["results"]["property_id"].to_list()  # input order
     assert res["market_value"].to_list() == run["results"]["market_value"].to_list()  # full precision
 
-    hold_pq = pl.read_parquet(out / "holdings.parquet")
-    hold_csv = _csv(out / "holdings.csv")
+    hold_pq = pl.read_parquet(out / "investor_worklist.parquet")
+    hold_csv = _csv(out / "investor_worklist.csv")
     assert list(hold_csv[0])[:2] == ["rank", "property_id"]
     assert [r["property_id"] for r in hold_csv] == hold_pq["property_id"].to_list() == ["p4", "p2", "p3", "p6",
                                                                                          "p1", "p5"]
@@ -54,9 +56,9 @@ def test_writes_the_whole_set(tmp_path, run):
     assert by_id["p3"]["market_value"] == "100000.13"
     assert hold_pq.filter(pl.col("property_id") == "p3")["market_value"].item() == 100000.125
     assert by_id["p6"]["sell_advantage_pv"] == "-3.00"  # negative money stays a number
-    assert by_id["p3"]["ltv"] == "0.123456789012"  # rates full precision
-
-    assert [r["property_id"] for r in _csv(out / "lender_candidates.csv")] == ["p6", "p1", "p3", "p4"]
+    lender = _csv(out / "lender_worklist.csv")
+    assert [r["property_id"] for r in lender] == ["p6", "p1", "p3", "p4"]
+    assert lender[2]["ltv"] == "0.123456789012"  # rates full precision
 
     tax = pl.read_parquet(out / "tax_outcomes.parquet")
     assert tax.height == 4 * run["results"].height
@@ -81,7 +83,7 @@ def test_prebuilt_tax_outcomes_and_extra_writer(tmp_path, run):
 
 
 def test_bad_input_writes_nothing_over_previous_outputs(tmp_path, run):
-    write_outputs(tmp_path, **run)
+    write_outputs(tmp_path, **run, csv_outputs="all")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     wide = run.pop("wide").drop("sale_niit")
     with pytest.raises(KeyError, match="sale_niit"):

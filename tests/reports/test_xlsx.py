@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import dispo
-from dispo.reports import views, xlsx
+from dispo.reports import worklists, xlsx
 from testkit import AS_OF, row, typed_frame
 
 EVIL = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tq", "\rr"]
@@ -48,7 +48,7 @@ def write(tmp_path, evaluated, rejects, **kw):
                                      "rows": {"read": 14, "accepted": 12, "rejected": 2},
                                      "assumptions_changed": {"reo_discount": 0.3},
                                      "reasons": {"by_reason": {"market_value: must be > 0": 1}}},
-                            wide=wide, **kw)
+                            **kw)
     return path, infos
 
 
@@ -56,11 +56,10 @@ def test_sheets_and_row_counts(tmp_path, evaluated, rejects):
     results, _ = evaluated
     path, infos = write(tmp_path, evaluated, rejects)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Lender candidates", "Holdings", "Tax outcomes", "Rejects"]
+    assert wb.sheetnames == ["Summary", "Lender worklist", "Investor worklist", "Rejects"]  # SPEC 7
     candidates = results.filter(pl.col("loss_mit_candidate")).height
     assert 0 < candidates < results.height
-    expected = {"Lender candidates": candidates, "Holdings": results.height, "Tax outcomes": 4 * results.height,
-                "Rejects": 2}
+    expected = {"Lender worklist": candidates, "Investor worklist": results.height, "Rejects": 2}
     for name, n in expected.items():
         ws = wb[name]
         assert ws.max_row - 1 == n, name
@@ -74,26 +73,26 @@ def test_ranked_like_the_csv_tables(tmp_path, evaluated, rejects):
     results, _ = evaluated
     path, _ = write(tmp_path, evaluated, rejects)
     wb = openpyxl.load_workbook(path)
-    ws = wb["Lender candidates"]
+    ws = wb["Lender worklist"]
     header = [c.value for c in ws[1]]
+    assert header == list(worklists.LENDER_WORKLIST_COLUMNS)
     ids = [r[header.index("property_id")] for r in ws.iter_rows(min_row=2, values_only=True)]
-    assert ids == views.lender_view(results)["property_id"].to_list()
-    ws = wb["Holdings"]
+    assert ids == worklists.ranked(results, worklists.LENDER)["property_id"].to_list()
+    ws = wb["Investor worklist"]
     header = [c.value for c in ws[1]]
-    assert header[:2] == ["rank", "property_id"]
+    assert header == list(worklists.INVESTOR_WORKLIST_COLUMNS)
     assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == list(range(1, results.height + 1))
 
 
 def test_formats_money_rates_dates(tmp_path, evaluated, rejects):
     results, _ = evaluated
     path, _ = write(tmp_path, evaluated, rejects)
-    ws = openpyxl.load_workbook(path)["Lender candidates"]
+    ws = openpyxl.load_workbook(path)["Lender worklist"]
     header = [c.value for c in ws[1]]
     cell = ws.cell(2, header.index("pv_foreclosure") + 1)
     assert isinstance(cell.value, float) and "$" in cell.number_format
     assert round(cell.value, 2) == cell.value  # rounded to cents
     assert "%" in ws.cell(2, header.index("ltv") + 1).number_format
-    assert "%" in ws.cell(2, header.index("lender_severity_foreclosure") + 1).number_format
     assert ws.cell(2, header.index("months_delinquent") + 1).data_type == "n"
     assert ws.cell(2, header.index("urgent") + 1).data_type == "b"
     assert ws.column_dimensions["C"].width >= len("address")
@@ -119,14 +118,23 @@ def test_truncation_is_noted_on_the_summary(tmp_path, evaluated, rejects):
     results, _ = evaluated
     path, infos = write(tmp_path, evaluated, rejects, max_rows=5)
     wb = openpyxl.load_workbook(path)
-    assert wb["Holdings"].max_row == 6 and wb["Tax outcomes"].max_row == 6
+    assert wb["Investor worklist"].max_row == 6
     assert wb["Rejects"].max_row == 3
     candidates = results.filter(pl.col("loss_mit_candidate")).height
-    expected = {"Holdings", "Tax outcomes"} | ({"Lender candidates"} if candidates > 5 else set())
+    expected = {"Investor worklist"} | ({"Lender worklist"} if candidates > 5 else set())
     assert {i.name for i in infos if i.truncated} == expected
     summary_text = [c for r in wb["Summary"].iter_rows(values_only=True) for c in r if isinstance(c, str)]
-    assert any("Holdings: showing the first 5 of 12 rows" in t and "holdings.csv" in t for t in summary_text)
-    assert any("Tax outcomes: showing the first 5 of 48 rows" in t for t in summary_text)
+    assert any("Investor worklist: showing the first 5 of 12 rows" in t and "investor_worklist.parquet" in t
+               for t in summary_text)
+
+
+@pytest.mark.parametrize(("purpose", "sheets"), [
+    ("lender", ["Summary", "Lender worklist", "Rejects"]),
+    ("investor", ["Summary", "Investor worklist", "Rejects"]),
+])
+def test_purpose_selects_the_sheets(tmp_path, evaluated, rejects, purpose, sheets):
+    path, _ = write(tmp_path, evaluated, rejects, purpose=purpose)
+    assert openpyxl.load_workbook(path).sheetnames == sheets
 
 
 def test_cap_never_exceeds_excel(tmp_path, evaluated, rejects):
@@ -151,7 +159,7 @@ def test_odd_text_survives_xml(tmp_path):
     path = tmp_path / "r.xlsx"
     xlsx.write_xlsx(path, results=results, rejects=pl.DataFrame(
         schema={"source_file": pl.String, "row_number": pl.Int64, "reasons": pl.List(pl.String)}))
-    ws = openpyxl.load_workbook(path)["Lender candidates"]
+    ws = openpyxl.load_workbook(path)["Lender worklist"]
     header = [c.value for c in ws[1]]
     assert ws.cell(2, header.index("property_id") + 1).value == "a&b<c>"
     # a control character is written as Excel's own escape, a literal _x0041_ kept literal
@@ -163,15 +171,17 @@ def test_writer_joins_the_output_set(tmp_path, evaluated, rejects):
 
     results, wide = evaluated
     with OutputSet(tmp_path / "out") as out:
-        xlsx.xlsx_writer(results=results, rejects=rejects, wide=wide)(out)
+        xlsx.xlsx_writer(results=results, rejects=rejects)(out)
     assert (tmp_path / "out" / "report.xlsx").is_file()
     assert "report.xlsx" in out.committed
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5, 100])
-def test_top_k_views_rank_like_the_full_tables(results, limit):
-    """The top-N shortcut (lazy sort + head) orders exactly as tables.ranked: NaN as null, nulls last,
-    ties by property_id."""
-    cols = ("rank", "property_id", "sell_advantage_pv", "lender_savings_vs_foreclosure")
-    assert views.holdings_view(results, cols, limit=limit).equals(views.holdings_view(results, cols).head(limit))
-    assert views.lender_view(results, cols, limit=limit).equals(views.lender_view(results, cols).head(limit))
+def test_top_k_worklists_rank_like_the_full_tables(results, limit):
+    """The top-N shortcut (lazy sort + head) orders exactly as the whole worklist: NaN as null,
+    nulls last, ties by property_id."""
+    from report_frames import with_worklist_columns
+
+    full = with_worklist_columns(results)
+    for w in worklists.WORKLISTS:
+        assert worklists.ranked(full, w, limit=limit).equals(worklists.ranked(full, w).head(limit))

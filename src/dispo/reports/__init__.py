@@ -4,7 +4,8 @@
   at all (staging directory, fsync, journal, one ``os.replace`` per file, roll-forward recovery).
 - ``csv_safe``: the one place where CSV cells are rounded to cents and neutralised against
   formula injection.
-- ``tables``: holdings, lender_candidates, tax_outcomes, rejects (pure frame functions).
+- ``tables``: tax_outcomes, rejects (pure frame functions); ``worklists``: the lender and investor
+  worklists (docs/spec.md section 7's columns, ranked, with ``reason``).
 - ``summary_json``: summary.json's content, config digest, versions.
 
 :func:`write_outputs` writes the whole section 7 set (except report.html, which its writer adds
@@ -16,11 +17,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import polars as pl
 
-from dispo.reports import tables
+from dispo.reports import tables, worklists
 from dispo.reports.atomic import (
     MANIFEST_NAME,
     CommitInterrupted,
@@ -33,44 +34,57 @@ from dispo.reports.atomic import (
 )
 from dispo.reports.csv_safe import format_money, neutralise, round_money, safe_csv_frame
 from dispo.reports.summary_json import config_digest, summary
-from dispo.reports.tables import holdings, lender_candidates, tax_outcomes
+from dispo.reports.tables import tax_outcomes
 
 __all__ = [
     "CSV_FILES", "MANIFEST_NAME", "OUTPUT_FILES", "CommitInterrupted", "OutputDirBusy", "OutputError", "OutputSet",
-    "config_digest", "format_money", "holdings", "lender_candidates", "neutralise", "output_files", "output_set",
+    "config_digest", "format_money", "neutralise", "output_files", "output_set",
     "read_manifest", "recover", "round_money", "safe_csv_frame", "summary", "tax_outcomes", "verify",
     "write_outputs", "write_table",
 ]
 
 log = logging.getLogger("dispo.reports")
 
-#: The files write_outputs produces, in write order.
+#: Every table file a run may write (docs/spec.md section 7), in write order; which of them a run writes
+#: depends on its ``purpose`` and ``csv_outputs`` (:func:`output_files`).
 OUTPUT_FILES: tuple[str, ...] = (
-    "results.parquet",
-    "holdings.csv", "holdings.parquet",
-    "lender_candidates.csv", "lender_candidates.parquet",
-    "tax_outcomes.csv", "tax_outcomes.parquet",
+    "results.parquet", "results.csv",
+    "tax_outcomes.parquet", "tax_outcomes.csv",
+    *(f"{w.name}.{ext}" for w in worklists.WORKLISTS for ext in ("csv", "parquet")),
     "rejects.csv", "rejects.parquet",
     "summary.json",
 )
-
-
-#: The CSV twins among OUTPUT_FILES (left out, and retired, with ``[pipeline] csv_outputs = false``).
+#: The CSV twins among OUTPUT_FILES.
 CSV_FILES: tuple[str, ...] = tuple(n for n in OUTPUT_FILES if n.endswith(".csv"))
+#: Files of earlier versions' output sets (full-width ranked tables), removed by the next commit.
+LEGACY_FILES: tuple[str, ...] = ("holdings.csv", "holdings.parquet", "lender_candidates.csv",
+                                 "lender_candidates.parquet")
 
 
-def output_files(*, csv: bool = True) -> tuple[str, ...]:
-    """OUTPUT_FILES, without the CSV twins when ``csv`` is false (``[pipeline] csv_outputs``)."""
-    return OUTPUT_FILES if csv else tuple(n for n in OUTPUT_FILES if n not in CSV_FILES)
+def output_files(*, purpose: str = "both", csv_outputs: str = "worklists") -> tuple[str, ...]:
+    """The table files of a run of ``purpose`` with ``csv_outputs`` (docs/spec.md section 7): results and
+    tax_outcomes Parquet always, their CSVs with "all"; the purpose's worklists and the rejects as
+    Parquet, with CSV twins unless "none"; summary.json."""
+    names = {"results", "tax_outcomes", "rejects", *(w.name for w in worklists.for_purpose(purpose))}
+    csv_for = {"all": names, "worklists": names - {"results", "tax_outcomes"}, "none": set()}[csv_outputs]
+
+    def wanted(file: str) -> bool:
+        stem, _, ext = file.rpartition(".")
+        return file == "summary.json" or stem in names and (ext == "parquet" or stem in csv_for)
+
+    return tuple(f for f in OUTPUT_FILES if wanted(f))
 
 
-def output_set(output_dir: str | os.PathLike[str], *, run_id: str | None = None, csv: bool = True) -> OutputSet:
-    """An :class:`OutputSet` for docs/spec.md section 7's files. With ``csv`` false (``[pipeline]
-    csv_outputs``) the CSV twins are not part of it, and an earlier set's are removed when it is
-    committed (a run without CSVs must not leave yesterday's beside today's Parquet files)."""
+def output_set(output_dir: str | os.PathLike[str], *, run_id: str | None = None, purpose: str = "both",
+               csv_outputs: str = "worklists") -> OutputSet:
+    """An :class:`OutputSet` for docs/spec.md section 7's files. The table files this run does not write
+    (another purpose's worklist, CSV twins it leaves out, earlier versions' tables) are retired:
+    removed when the set is committed, so no stale table is left beside today's."""
     out = OutputSet(output_dir, run_id=run_id)
-    for name in () if csv else CSV_FILES:
-        out.retire(name)
+    kept = set(output_files(purpose=purpose, csv_outputs=csv_outputs))
+    for name in (*OUTPUT_FILES, *LEGACY_FILES):
+        if name not in kept:
+            out.retire(name)
     return out
 
 
@@ -91,16 +105,21 @@ def write_outputs(
     tax_outcomes: pl.DataFrame | pl.LazyFrame | None = None,
     extra_writers: Iterable[Callable[[OutputSet], None]] = (),
     run_id: str | None = None,
-    csv: bool = True,
+    purpose: str = "both",
+    csv_outputs: str = "worklists",
+    worklist_columns: Sequence[str] = (),
+    with_results: bool = True,
 ) -> list[Path]:
-    """Write results.parquet, holdings, lender_candidates, tax_outcomes, rejects (.csv and .parquet)
-    and summary.json into ``output_dir`` as one atomic set; returns the paths written.
+    """The docs/spec.md section 7 set from frames in memory (the Spark engine's driver, tests): results,
+    tax_outcomes, the ``purpose``'s worklists, rejects and summary.json in ``output_dir`` as one
+    atomic set; returns the paths written. A local run streams the same set
+    (:func:`dispo.reports.streamed.write_run_outputs`).
 
     Give either ``wide`` (the engine's wide frame, from which the tax_outcomes table is reshaped) or
-    ``tax_outcomes`` (the long table already built). ``results`` is written in the order given (the
-    input order). ``extra_writers`` are called with the open :class:`OutputSet` (e.g. the HTML
-    report) so their files join the same set. Any exception leaves the previous outputs untouched.
-    ``csv=False`` leaves out the CSV files (``output_files(csv=False)``).
+    ``tax_outcomes`` (the long table already built). ``extra_writers`` are called with the open
+    :class:`OutputSet` (report.html, report.xlsx) so their files join the same set. Any exception
+    leaves the previous outputs untouched. ``with_results=False``: no results file (Spark's
+    results/ parts stand for it).
     """
     if (wide is None) == (tax_outcomes is None):
         raise TypeError("write_outputs: give exactly one of wide= or tax_outcomes=")
@@ -111,16 +130,17 @@ def write_outputs(
     missing = [c for c in tables.TAX_OUTCOME_COLUMNS if c not in tax_table.columns]
     if missing:
         raise KeyError(f"tax_outcomes: missing column(s) {', '.join(missing)}")
+    files = output_files(purpose=purpose, csv_outputs=csv_outputs)
+    worklists.check_extra_columns(res.columns, worklist_columns)
     built = {
-        "holdings": tables.holdings(res),
-        "lender_candidates": tables.lender_candidates(res),
+        **({"results": res} if with_results else {}),
         "tax_outcomes": tax_table.select(tables.TAX_OUTCOME_COLUMNS),
+        **{w.name: worklists.ranked(res, w, worklist_columns) for w in worklists.for_purpose(purpose)},
         "rejects": tables.rejects(rejects),
     }
-    with output_set(output_dir, run_id=run_id, csv=csv) as out:
-        out.write_parquet("results.parquet", res)
+    with output_set(output_dir, run_id=run_id, purpose=purpose, csv_outputs=csv_outputs) as out:
         for name, frame in built.items():
-            write_table(out, name, frame, csv=csv)
+            write_table(out, name, frame, csv=f"{name}.csv" in files)
         out.write_json("summary.json", dict(summary))
         for writer in extra_writers:
             writer(out)

@@ -1,9 +1,12 @@
 """report.html: one self-contained page a person reads (docs/spec.md section 7).
 
-Self-contained: the CSS is inline, the charts are inline SVG (:mod:`dispo.reports.svg`), there is no
-JavaScript, and a Content-Security-Policy forbids the page any network request or script. Every
-string from the data (ids, addresses, reasons, file names, states) goes through Jinja2 with
-autoescaping on, so ``<script>`` in an address is shown as text, never run.
+Self-contained: the CSS is inline, the charts are inline SVG (:mod:`dispo.reports.svg`), and one
+small inline script (templates/worklist.js) sorts and filters the worklist tables; the page's
+Content-Security-Policy allows that script by its hash and no other, and forbids any network
+request. Without JavaScript the top rows of each worklist are plain HTML. Every string from the
+data (ids, addresses, reasons, file names, states) goes through Jinja2 with autoescaping on, or,
+for the script's data, JSON with ``<``, ``>``, ``&`` escaped, and the script writes cells with
+``textContent``: ``<script>`` in an address is shown as text, never run.
 
 Sections: run summary (rows, rejects by reason, as_of, the assumptions and ``[defaults]`` that
 differ from the defaults, links to the other outputs and to the validation's Data Docs); lender
@@ -13,48 +16,62 @@ strongest sells and holds); tax (cancelled debt and gain by disposition, taxable
 with every reason.
 
 Fast for big runs: every figure is an aggregate computed in Polars; tables show the top
-``top_n`` rows only (ranked as lender_candidates.csv and holdings.csv are).
+``top_n`` rows of the worklists only (ranked as lender_worklist.csv and investor_worklist.csv are).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import math
 import os
+from pathlib import Path
 from datetime import date, datetime
 from typing import Any, Callable, Mapping, Sequence
 
 import polars as pl
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 import dispo
 from dispo import params, schema
-from dispo.reports import svg, views
+from dispo.reports import svg, views, worklists
 from dispo.reports.csv_safe import round_money
 
 REPORT_NAME = "report.html"
 TOP_N = 25
+#: Worklist rows the page carries for its inline sort and filter (the first ones; every row is in
+#: the worklist files): enough to find any property a person is working on in a night's list.
+EMBEDDED_ROWS = 2_000
+#: The inline script (sort and filter of the worklist tables), allowed by its hash in the page's
+#: Content-Security-Policy: no other script can run, nothing is fetched.
+SCRIPT = (Path(__file__).parent / "templates" / "worklist.js").read_text(encoding="utf-8")
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
 REJECTS_SHOWN = 100
 HISTOGRAM_BINS = 20
 
-#: Columns of the lender table on the page (a subset of views.LENDER_COLUMNS).
+#: Columns of the lender worklist shown on the page (the decision's numbers: they fit 1400 px).
 HTML_LENDER_COLUMNS: tuple[str, ...] = (
-    "rank", "property_id", "address", "state", "months_delinquent", "lender_best_option",
-    "lender_savings_vs_foreclosure", "pv_short_sale", "pv_deed_in_lieu", "pv_foreclosure",
-    "short_sale_price", "min_acceptable_offer", "offer_acceptable", "days_to_foreclosure_sale", "urgent",
+    "rank", "property_id", "state", "lender_best_option", "lender_savings_vs_foreclosure",
+    "min_acceptable_offer", "offer_status", "days_to_foreclosure_sale", "reason",
 )
-HTML_HOLDING_COLUMNS: tuple[str, ...] = (
-    "rank", "property_id", "address", "state", "occupancy", "hold_recommendation", "sell_advantage_pv",
-    "equity_after_tax_now", "fv_sell", "fv_hold", "breakeven_months", "breakeven_appreciation_rate",
-    "cost_of_doing_nothing_annual",
+HTML_INVESTOR_COLUMNS: tuple[str, ...] = (
+    "rank", "property_id", "state", "occupancy", "hold_recommendation", "sell_advantage_pv",
+    "equity_after_tax_now", "breakeven_appreciation_rate", "reason",
 )
 #: Other outputs of the run the page links to (relative links; shown when the file is listed).
 LINKED_FILES: tuple[tuple[str, str], ...] = (
-    ("report.xlsx", "the same reports as a workbook"),
-    ("lender_candidates.csv", "every loss-mitigation candidate, ranked"),
-    ("holdings.csv", "every holding, ranked"),
-    ("tax_outcomes.csv", "4 rows per property: the tax outcome of each disposition"),
+    ("report.xlsx", "start here: the worklists and rejects as a workbook"),
+    ("lender_worklist.csv", "every loss-mitigation candidate, ranked, with its reason"),
+    ("lender_worklist.parquet", "the lender worklist for programs"),
+    ("investor_worklist.csv", "every holding, ranked, with its reason"),
+    ("investor_worklist.parquet", "the investor worklist for programs"),
     ("rejects.csv", "every rejected row with its reasons and raw values"),
     ("results.parquet", "every accepted row with every output, full precision"),
+    ("tax_outcomes.parquet", "4 rows per property: the tax outcome of each disposition"),
+    ("results.csv", "results as CSV (money in cents)"),
+    ("tax_outcomes.csv", "tax outcomes as CSV (money in cents)"),
     ("summary.json", "counts, totals, timings, versions, config digest"),
 )
 
@@ -193,7 +210,34 @@ def _has(frame: pl.DataFrame | pl.LazyFrame, *columns: str) -> bool:
     return all(c in names for c in columns)
 
 
-def _lender_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
+def _json_for_script(obj: Any) -> Markup:
+    """JSON safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` can close
+    the element or start markup (they are written as \\u escapes, which JSON.parse reads back)."""
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def worklist_table(results: pl.DataFrame | pl.LazyFrame, worklist: worklists.Worklist, shown: tuple[str, ...],
+                   extra: Sequence[str], top_n: int, embedded: int = EMBEDDED_ROWS) -> dict[str, Any]:
+    """A worklist on the page: its first ``top_n`` rows as HTML (read without JavaScript), and its
+    first ``embedded`` rows as data for the inline script that sorts and filters them."""
+    rows = worklists.ranked(results, worklist, extra, limit=embedded).select(list(dict.fromkeys((*shown, *extra))))
+    table = display_table(rows)
+    kinds = [views.column_kind(n, t) for n, t in rows.schema.items()]
+    keys = rows.with_columns(round_money(pl.col(n)) for n, k in zip(rows.columns, kinds) if k == "money")
+    keys = keys.with_columns(pl.col(n).fill_nan(None) for n, t in keys.schema.items() if t.is_float())
+    keys = keys.with_columns(pl.col(n).cast(pl.String) for n, t in keys.schema.items()
+                             if not (t.is_numeric() or t == pl.String))
+    classes = ["n" if numeric else ("wrap" if c == "reason" else "") for c, numeric in zip(table["columns"],
+                                                                                       table["numeric"])]
+    data = {"columns": table["columns"], "numeric": table["numeric"], "classes": classes,
+            "rows": table["rows"], "keys": [list(r) for r in keys.iter_rows()]}
+    return {"id": worklist.name, "columns": table["columns"], "classes": classes,
+            "top": table["rows"][:top_n], "data": _json_for_script(data), "embedded": len(table["rows"]),
+            "file": f"{worklist.name}.csv"}
+
+
+def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()) -> dict[str, Any] | None:
     if not _has(results, "loss_mit_candidate", "lender_savings_vs_foreclosure", "property_id"):
         return None
     cand = results.lazy().filter(pl.col("loss_mit_candidate").fill_null(False))
@@ -206,9 +250,8 @@ def _lender_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
         claim=round_money(pl.col("claim").sum()) if "claim" in _names(results) else pl.lit(None),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
-    top = views.lender_view(results, HTML_LENDER_COLUMNS, limit=top_n)
-    section["top"] = display_table(top)
-    section["top_id"] = top["property_id"][0] if top.height else None
+    section["worklist"] = worklist_table(results, worklists.LENDER, HTML_LENDER_COLUMNS, extra, top_n)
+    section["top_id"] = section["worklist"]["top"][0][1] if section["worklist"]["top"] else None
 
     options = [("short_sale", "pv_short_sale", "lender_severity_short_sale"),
                ("deed_in_lieu", "pv_deed_in_lieu", "lender_severity_deed_in_lieu"),
@@ -251,7 +294,7 @@ def _lender_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
     return section
 
 
-def _investor_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | None:
+def _investor_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()) -> dict[str, Any] | None:
     if not _has(results, "sell_advantage_pv", "hold_recommendation", "property_id"):
         return None
     lf = results.lazy()
@@ -265,9 +308,8 @@ def _investor_section(results: pl.DataFrame, top_n: int) -> dict[str, Any] | Non
         else pl.lit(None, dtype=pl.Float64),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
-    top = views.holdings_view(results, HTML_HOLDING_COLUMNS, limit=top_n)
-    section["top"] = display_table(top)
-    section["top_id"] = top["property_id"][0] if top.height else None
+    section["worklist"] = worklist_table(results, worklists.INVESTOR, HTML_INVESTOR_COLUMNS, extra, top_n)
+    section["top_id"] = section["worklist"]["top"][0][1] if section["worklist"]["top"] else None
     section["charts"]["split"] = svg.split_bar([("sell", k["sell"]), ("hold", k["hold"])],
                                                label="Sell now vs hold")
     if _has(results, "occupancy"):
@@ -370,8 +412,11 @@ def _default_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 def build_context(results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | pl.LazyFrame,
                   summary: Mapping[str, Any] | None = None, *, top_n: int = TOP_N,
                   rejects_shown: int = REJECTS_SHOWN, data_docs_href: str | None = None,
-                  files: Sequence[str] = ()) -> dict[str, Any]:
-    """Everything the template shows, as plain values (aggregated, top-N)."""
+                  files: Sequence[str] = (), purpose: str = "both",
+                  worklist_columns: Sequence[str] = ()) -> dict[str, Any]:
+    """Everything the template shows, as plain values (aggregated, top-N); the lender and investor
+    sections as ``purpose`` asks (docs/spec.md section 7)."""
+    shows = {w.purpose for w in worklists.for_purpose(purpose)}
     # A LazyFrame (a chunked run's results.parquet) stays lazy: each section reads only the
     # columns it aggregates, never every column of every row.
     res = results
@@ -394,14 +439,16 @@ def build_context(results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | 
         "assumptions": _assumption_rows(summary),
         "defaults": _default_rows(summary),
         "totals": [(k, v) for k, v in money_totals.items()],
-        "lender": _lender_section(res, top_n),
-        "investor": _investor_section(res, top_n),
+        "lender": _lender_section(res, top_n, worklist_columns) if "lender" in shows else None,
+        "investor": _investor_section(res, top_n, worklist_columns) if "investor" in shows else None,
         "tax": _tax_section(res),
         "rejects": _rejects_section(rej, summary, rejects_shown),
         "data_docs_href": data_docs_href,
         "diff": summary.get("diff"),
         "files": [(name, what) for name, what in LINKED_FILES if name in files],
         "top_n": top_n,
+        "script": Markup(SCRIPT),
+        "script_hash": SCRIPT_HASH,
     }
 
 

@@ -1,14 +1,14 @@
-"""The docs/spec.md section 7 output set for a run evaluated in chunks (inputs too big to hold in memory).
+"""The docs/spec.md section 7 output set of a run, streamed: the one way a local run writes its outputs.
 
-``dispo.run`` evaluates such a run a batch of rows at a time (``dispo.run.CHUNK_ROWS``); each
+``dispo.run`` evaluates a run a batch of rows at a time (one batch when it is small); each
 batch's results and tax outcomes go to Parquet files in a scratch directory inside ``output_dir``
-(:class:`ChunkWriter`). :func:`write_outputs_streamed` then writes the same files as
+(:class:`ChunkWriter`). :func:`write_run_outputs` then writes the same files as
 :func:`dispo.reports.write_outputs`, into the same atomic :class:`~dispo.reports.OutputSet`, with
 the same content:
 
 - ``results.parquet`` is the chunks' file itself (input order), moved into the set;
-- ``holdings``, ``lender_candidates`` and ``tax_outcomes`` are put in the order of
-  :mod:`dispo.reports.tables` (sort key descending with NaN as null and nulls last, ties by
+- the worklists (:mod:`dispo.reports.worklists`: only their narrow columns are read back) and
+  ``tax_outcomes`` are put in order (sort key descending with NaN as null and nulls last, ties by
   ``property_id``; tax_outcomes by property_id then disposition) by an external distribution
   sort: the order is found on the key columns alone (a few bytes a row), which gives every row
   its output position; one pass over the rows sends each to the bucket of ``bucket_rows``
@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import polars as pl
 import pyarrow as pa
@@ -35,7 +35,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from dispo import schema
-from dispo.reports import output_set, tables, write_table
+from dispo.reports import output_files, output_set, tables, worklists, write_table
 from dispo.reports.atomic import OutputSet
 from dispo.reports.csv_safe import write_safe_csv
 
@@ -113,12 +113,11 @@ class ChunkWriter:
         self._parts += 1
         self.rows += results.height
 
-    def close(self, empty_results: pl.DataFrame, empty_wide: pl.DataFrame) -> None:
-        """Finishes the files; with no batch at all, writes them empty with the types that the
-        engine gives (``empty_*``: its output for zero rows)."""
+    def close(self) -> None:
+        """Finishes the files (a run adds at least one batch, empty when no row was accepted: the
+        files then have the engine's types)."""
         if self._writer is None:
-            self.add(empty_results, empty_wide)
-        assert self._writer is not None
+            raise RuntimeError("ChunkWriter.close: no batch was added")
         self._writer.close()
 
     def results(self) -> pl.LazyFrame:
@@ -236,7 +235,16 @@ def _non_empty(frames: Iterable[pl.DataFrame], empty: pl.DataFrame) -> Iterator[
         yield empty
 
 
-def write_outputs_streamed(
+def _stream_results_csv(out: OutputSet, results_path: Path) -> None:
+    """results.csv (``csv_outputs = "all"``): results.parquet's rows, as the CSV writer shows them."""
+    path = out.staged_path("results.csv")
+    with open(path, "wb") as fh:
+        for i, batch in enumerate(_batches(results_path)):
+            write_safe_csv(batch, fh, include_header=i == 0)
+    out.seal("results.csv")
+
+
+def write_run_outputs(
     output_dir: str | os.PathLike[str],
     *,
     chunks: ChunkWriter,
@@ -245,39 +253,51 @@ def write_outputs_streamed(
     extra_writers: Iterable[Callable[[OutputSet], None]] = (),
     run_id: str | None = None,
     bucket_rows: int = BUCKET_ROWS,
-    csv: bool = True,
+    purpose: str = "both",
+    csv_outputs: str = "worklists",
+    worklist_columns: Sequence[str] = (),
 ) -> list[Path]:
-    """:func:`dispo.reports.write_outputs` for a chunked run (see the module docstring): the same
-    files, in the same atomic set, from ``chunks`` (closed), sorted out of core."""
+    """A run's docs/spec.md section 7 set (see the module docstring) from ``chunks`` (closed), in one
+    atomic set: results.parquet moved in; the ``purpose``'s worklists and tax_outcomes sorted out
+    of core; the CSV twins ``csv_outputs`` asks for; rejects, summary.json, then ``extra_writers``."""
     res_schema = chunks.results().collect_schema()
-    ranked = {"holdings": ("sell_advantage_pv", None),
-              "lender_candidates": ("lender_savings_vs_foreclosure", "loss_mit_candidate")}
-    missing = [c for c in ("property_id", *(k for pair in ranked.values() for k in pair if k)) if c not in res_schema]
+    lists = worklists.for_purpose(purpose)
+    worklists.check_extra_columns(res_schema.names(), worklist_columns)
+    key_columns = list(dict.fromkeys(["property_id", *(c for w in lists for c in (w.rank_by, w.where) if c)]))
+    missing = [c for c in key_columns if c not in res_schema]
     if missing:
         raise KeyError(f"results: missing column(s) {', '.join(missing)}")
+    files = set(output_files(purpose=purpose, csv_outputs=csv_outputs))
     rejects_table = tables.rejects(rejects)
     sort_dir = chunks.scratch / "sort"
     sort_dir.mkdir()
     try:
-        with output_set(output_dir, run_id=run_id, csv=csv) as out:
+        with output_set(output_dir, run_id=run_id, purpose=purpose, csv_outputs=csv_outputs) as out:
             results_path = out.adopt("results.parquet", chunks.results_path)
-            keys = pl.read_parquet(results_path, glob=False, columns=[
-                "property_id", "sell_advantage_pv", "lender_savings_vs_foreclosure", "loss_mit_candidate"])
-            positions = {name: _ranked_positions(keys, by, where) for name, (by, where) in ranked.items()}
+            if "results.csv" in files:
+                _stream_results_csv(out, results_path)
+            keys = pl.read_parquet(results_path, glob=False, columns=key_columns)
+            positions = {w.name: _ranked_positions(keys, w.rank_by, w.where) for w in lists}
             by_pid = _pid_positions(keys)
             del keys
-            buckets = {name: _Buckets(sort_dir / name, bucket_rows) for name in ranked}
+            buckets = {w.name: _Buckets(sort_dir / w.name, bucket_rows) for w in lists}
+            reads = list(dict.fromkeys(c for w in lists for c in w.source_columns(worklist_columns)
+                                       if c in res_schema))
             first = 0
-            for batch in _batches(results_path):  # one pass: every row to its buckets
+            for batch in _batches(results_path, reads):  # one pass: every row to its buckets
                 rows = slice(first, first + batch.height)
-                for name in ranked:
-                    buckets[name].add(batch.with_columns(positions[name][rows]))
+                for w in lists:
+                    buckets[w.name].add(worklists.unranked(batch.with_columns(positions[w.name][rows]), w,
+                                                           worklist_columns, carry=[_POS]).collect())
                 first += batch.height
             del positions
-            columns = list(res_schema)
-            empty = pl.DataFrame(schema=res_schema).with_columns(pl.lit(None, pl.UInt64).alias(_POS))
-            for name in ranked:
-                _stream_table(out, name, buckets[name].sorted_frames(), columns, empty, rank=True, csv=csv)
+            empty_batch = pl.DataFrame(schema={c: res_schema[c] for c in reads}).with_columns(
+                pl.lit(None, pl.UInt64).alias(_POS))
+            for w in lists:
+                empty = worklists.unranked(empty_batch, w, worklist_columns, carry=[_POS]).collect()
+                columns = [c for c in w.output_columns(worklist_columns) if c != "rank"]
+                _stream_table(out, w.name, buckets[w.name].sorted_frames(), columns, empty, rank=True,
+                              csv=f"{w.name}.csv" in files)
             tax = _Buckets(sort_dir / "tax_outcomes", bucket_rows)
             for part in sorted(chunks.tax_dir.glob("part-*.parquet")):
                 for batch in _batches(part):
@@ -287,8 +307,9 @@ def write_outputs_streamed(
             tax_columns = list(tables.TAX_OUTCOME_COLUMNS)
             tax_empty = pl.read_parquet(chunks.tax_dir / "part-00000.parquet", glob=False, n_rows=0)
             _stream_table(out, "tax_outcomes", tax.sorted_frames(), tax_columns,
-                          tax_empty.with_columns(pl.lit(None, pl.UInt64).alias(_POS)), rank=False, csv=csv)
-            write_table(out, "rejects", rejects_table, csv=csv)
+                          tax_empty.with_columns(pl.lit(None, pl.UInt64).alias(_POS)), rank=False,
+                          csv="tax_outcomes.csv" in files)
+            write_table(out, "rejects", rejects_table, csv="rejects.csv" in files)
             out.write_json("summary.json", dict(summary))
             for writer in extra_writers:
                 writer(out)

@@ -30,34 +30,34 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import polars as pl
 
 import dispo
 from dispo import params
-from dispo.reports import views
+from dispo.reports import views, worklists
 from dispo.reports.csv_safe import _to_text, neutralise, neutralise_text, round_money
 
 #: Excel's row limit (1,048,576) minus the header row.
 EXCEL_MAX_ROWS = 1_048_575
-#: Rows per sheet in a pipeline run's report.xlsx. Measured on a 100k-row lender run (2 cores): the
-#: uncapped workbook (Tax outcomes has 4 rows per property: 400k rows) takes 6–8 s, over the 5 s
-#: budget; capped at 100k rows per sheet, ~2.5 s. The Summary sheet says which sheets were cut.
-RUN_MAX_ROWS = 100_000
+#: Rows per sheet in a pipeline run's report.xlsx: Excel's limit (docs/spec.md section 7); the worklists
+#: are narrow, so a full sheet is affordable. The Summary sheet says which sheets were cut.
+RUN_MAX_ROWS = EXCEL_MAX_ROWS
 #: Excel's limit on the characters of a cell.
 EXCEL_MAX_CHARS = 32_767
 REPORT_NAME = "report.xlsx"
 
 SHEET_SUMMARY = "Summary"
-SHEET_LENDER = "Lender candidates"
-SHEET_HOLDINGS = "Holdings"
-SHEET_TAX = "Tax outcomes"
+SHEET_LENDER = "Lender worklist"
+SHEET_INVESTOR = "Investor worklist"
 SHEET_REJECTS = "Rejects"
-SHEETS: tuple[str, ...] = (SHEET_SUMMARY, SHEET_LENDER, SHEET_HOLDINGS, SHEET_TAX, SHEET_REJECTS)
+#: A worklist's sheet (docs/spec.md section 7: Summary, the worklists of the run's purpose, Rejects).
+WORKLIST_SHEETS = {worklists.LENDER.name: SHEET_LENDER, worklists.INVESTOR.name: SHEET_INVESTOR}
+SHEETS: tuple[str, ...] = (SHEET_SUMMARY, SHEET_LENDER, SHEET_INVESTOR, SHEET_REJECTS)
 #: Where the untruncated table of each data sheet is.
-FULL_TABLE = {SHEET_LENDER: "lender_candidates.csv", SHEET_HOLDINGS: "holdings.csv",
-              SHEET_TAX: "tax_outcomes.csv", SHEET_REJECTS: "rejects.csv"}
+FULL_TABLE = {SHEET_LENDER: "lender_worklist.parquet", SHEET_INVESTOR: "investor_worklist.parquet",
+              SHEET_REJECTS: "rejects.parquet"}
 
 NUMBER_FORMATS = {
     "money": '"$"#,##0.00;[Red]-"$"#,##0.00',
@@ -195,7 +195,7 @@ class _Workbook:
     sheet's ``<sheetData>`` (xlsxwriter's per-cell calls cost ~8 µs a cell: 100 s for a 100k-row
     run). The rows use the very formats xlsxwriter registered, by their xf index."""
 
-    def __init__(self):
+    def __init__(self, names: Sequence[str] = SHEETS):
         import xlsxwriter
 
         self.buffer = io.BytesIO()
@@ -211,7 +211,8 @@ class _Workbook:
         self.formats = {k: self.wb.add_format({"num_format": v}) for k, v in NUMBER_FORMATS.items()}
         self.bold = self.wb.add_format({"bold": True})
         self.note = self.wb.add_format({"italic": True, "font_color": "#9C2A00"})
-        self.sheets = {name: self.wb.add_worksheet(name) for name in SHEETS}
+        self.names = (SHEET_SUMMARY, *(n for n in names if n != SHEET_SUMMARY))
+        self.sheets = {name: self.wb.add_worksheet(name) for name in self.names}
         self.data: dict[str, tuple[pl.DataFrame, list[views.Kind]]] = {}
 
     def data_sheet(self, name: str, frame: pl.DataFrame, *, frozen_columns: int = 0) -> None:
@@ -256,7 +257,7 @@ class _Workbook:
     def save(self, path: Path) -> None:
         self.wb.close()
         styles = {k: f.xf_index for k, f in self.formats.items()}
-        sheet_files = {f"xl/worksheets/sheet{i + 1}.xml": name for i, name in enumerate(SHEETS)}
+        sheet_files = {f"xl/worksheets/sheet{i + 1}.xml": name for i, name in enumerate(self.names)}
         with zipfile.ZipFile(self.buffer) as src, \
                 zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_ZIP_LEVEL) as dst:
             for info in src.infolist():
@@ -350,57 +351,44 @@ def _summary_rows(summary: Mapping[str, Any], infos: list[SheetInfo]) -> list[tu
 
 def write_xlsx(path: str | os.PathLike[str], *, results: pl.DataFrame | pl.LazyFrame,
                rejects: pl.DataFrame | pl.LazyFrame, summary: Mapping[str, Any] | None = None,
-               wide: pl.DataFrame | pl.LazyFrame | None = None,
-               tax_outcomes: pl.DataFrame | pl.LazyFrame | None = None,
-               max_rows: int | None = None) -> list[SheetInfo]:
-    """Write report.xlsx to ``path``; returns what each data sheet holds.
-
-    ``wide`` (the engine's wide frame) or ``tax_outcomes`` (the long table) feeds the Tax outcomes
-    sheet; with neither it is left empty. ``max_rows`` caps the data rows of every sheet (at most
-    Excel's limit, which is also the default): the best-ranked rows are kept.
+               max_rows: int | None = None, purpose: str = "both",
+               worklist_columns: Sequence[str] = ()) -> list[SheetInfo]:
+    """Write report.xlsx to ``path``: Summary, the worklists of ``purpose`` (ranked as their files,
+    with ``worklist_columns``), Rejects; returns what each data sheet holds. ``max_rows`` caps the
+    data rows of every sheet (at most Excel's limit, also the default): the best-ranked rows are
+    kept, and the Summary says where every row is.
     """
     cap = EXCEL_MAX_ROWS if max_rows is None else max(0, min(int(max_rows), EXCEL_MAX_ROWS))
     lf = results.lazy()
-    n_candidates, n_holdings = lf.select(pl.col("loss_mit_candidate").fill_null(False).sum(), pl.len()).collect().row(0)
-    lender = views.lender_view(lf, limit=cap if cap < n_candidates else None)
-    holdings = views.holdings_view(lf, limit=cap if cap < n_holdings else None)
-    if wide is not None:
-        tax, tax_total = views.tax_outcomes_head(wide, cap)
-    elif tax_outcomes is not None:
-        full = tax_outcomes.lazy()
-        tax_total = full.select(pl.len()).collect().item()
-        tax = full.head(cap).collect()
-    else:
-        tax, tax_total = pl.DataFrame(), 0
+    lists = worklists.for_purpose(purpose)
+    sheets: list[tuple[str, pl.DataFrame, int]] = []
+    for w in lists:
+        total = lf.select(pl.col(w.where).fill_null(False).sum() if w.where else pl.len()).collect().item()
+        sheets.append((WORKLIST_SHEETS[w.name], worklists.ranked(lf, w, worklist_columns, limit=cap), total))
     rej = views.rejects_view(rejects)
+    sheets.append((SHEET_REJECTS, rej, rej.height))
 
-    infos = [SheetInfo(SHEET_LENDER, min(lender.height, cap), n_candidates),
-             SheetInfo(SHEET_HOLDINGS, min(holdings.height, cap), n_holdings),
-             SheetInfo(SHEET_TAX, min(tax.height, cap), tax_total),
-             SheetInfo(SHEET_REJECTS, min(rej.height, cap), rej.height)]
+    infos = [SheetInfo(name, min(frame.height, cap), total) for name, frame, total in sheets]
     notes = [f"{i.name}: showing the first {i.rows_shown:,} of {i.rows_total:,} rows; every row is in "
              f"{FULL_TABLE[i.name]}." for i in infos if i.truncated]
 
-    w = _Workbook()
-    w.data_sheet(SHEET_LENDER, lender.head(cap), frozen_columns=2)
-    w.data_sheet(SHEET_HOLDINGS, holdings.head(cap), frozen_columns=2)
-    w.data_sheet(SHEET_TAX, tax.head(cap), frozen_columns=2)
-    w.data_sheet(SHEET_REJECTS, rej.head(cap), frozen_columns=2)
+    w = _Workbook([name for name, _, _ in sheets])
+    for name, frame, _ in sheets:
+        w.data_sheet(name, frame.head(cap), frozen_columns=2)
     w.summary_sheet(_summary_rows(summary or {}, infos), notes)
     w.save(Path(path))
     return infos
 
 
 def xlsx_writer(*, results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | pl.LazyFrame,
-                summary: Mapping[str, Any] | None = None, wide: pl.DataFrame | pl.LazyFrame | None = None,
-                tax_outcomes: pl.DataFrame | pl.LazyFrame | None = None, max_rows: int | None = None,
-                name: str = REPORT_NAME) -> Callable[[Any], None]:
+                summary: Mapping[str, Any] | None = None, max_rows: int | None = None, purpose: str = "both",
+                worklist_columns: Sequence[str] = (), name: str = REPORT_NAME) -> Callable[[Any], None]:
     """An ``extra_writers`` entry for :func:`dispo.reports.write_outputs`: writes report.xlsx into
     the open :class:`~dispo.reports.OutputSet` so it lands with the other outputs or not at all."""
     def write(out: Any) -> None:
         path = out.staged_path(name)
-        write_xlsx(path, results=results, rejects=rejects, summary=summary, wide=wide,
-                   tax_outcomes=tax_outcomes, max_rows=max_rows)
+        write_xlsx(path, results=results, rejects=rejects, summary=summary, max_rows=max_rows, purpose=purpose,
+                   worklist_columns=worklist_columns)
         fsync_file(path)
     return write
 

@@ -14,10 +14,9 @@ Stages (reported like the local runner's):
    shuffled); accepted rows are written by Spark as ``results/`` (Parquet parts, each sorted by
    file and row), the rejects are sorted by (source_file, row_number) and collected; rows read =
    accepted + rejected is checked against the ingest's count.
-4. **write**: Spark ranks holdings and lender_candidates with a global sort of the narrow
-   (key, property_id) columns; the driver lays the results out in that order, reshapes
-   tax_outcomes with the local code and writes every report and summary.json through the atomic
-   :class:`OutputSet`, as the local runner does. ``results/`` replaces the previous one right
+4. **write**: the driver ranks the worklists (narrow, docs/spec.md section 7) from the results it holds,
+   reshapes tax_outcomes with the local code and writes every table and summary.json through
+   :func:`dispo.reports.write_outputs` (one atomic set; output_dir/failed for a gate-failed run). ``results/`` replaces the previous one right
    after the set is committed.
 """
 
@@ -40,7 +39,7 @@ import polars as pl
 from dispo import schema, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
-from dispo.run import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, _timed, gate_failed
+from dispo.outcome import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, gate_failed, set_directory, timed
 from dispo.spark import checks, partition as P
 from dispo.spark.session import require_spark, spark_session, sql_conf
 
@@ -403,28 +402,6 @@ def split_accepted(spark: Any, evaluated_uri: str, columns: list[str], dups: Any
 
 # --- 4. write -------------------------------------------------------------------------------------------
 
-def rank_order(df: Any, by: str) -> pl.Series:
-    """property_id in rank order: ``by`` descending (NaN as null, nulls last, -0.0 = 0.0), then
-    property_id ascending, as ``reports.tables.ranked``. Spark sorts the two narrow columns
-    globally (range partitioning) and hands them back in that order; rank = position + 1."""
-    from pyspark.sql import functions as F
-
-    key = F.when(F.isnan(q(by)), F.lit(None)).otherwise(q(by))
-    key = F.when(key == 0, F.lit(0.0)).otherwise(key)
-    ordered = df.select(q("property_id"), key.alias("key")).orderBy(
-        F.col("key").desc_nulls_last(), q("property_id").asc_nulls_last())
-    return pl.from_arrow(ordered.select("property_id").toArrow())["property_id"]
-
-
-def ranked_frame(order: pl.Series, results: pl.DataFrame) -> pl.DataFrame:
-    """``results`` rows laid out in Spark's rank order, with ``rank`` (Int64) first."""
-    ranks = order.to_frame().with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64))
-    out = ranks.join(results, on="property_id", how="left", maintain_order="left")
-    if out.height != order.len() or out.height != results.height:  # pragma: no cover - ids are unique
-        raise RuntimeError("dispo: ranked rows do not match results")
-    return out.select("rank", *results.columns)
-
-
 def _write(df: Any, directory: Path, *, checkpoint: bool = False) -> None:
     writer = df.write.mode("overwrite").option("compression", "zstd")
     if checkpoint:  # read once, by this run: dictionary pages cost a third of the write time
@@ -489,11 +466,11 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
     started = time.time()
     n_inputs = len(cfg.inputs) + len(cfg.input_uris)
     with _work_dir(cfg.output_dir) as work, ExitStack() as stack:
-        with _timed(timings, reporter, "ingest", f"{n_inputs} input{'s' * (n_inputs != 1)} on Spark") as note:
+        with timed(timings, reporter, "ingest", f"{n_inputs} input{'s' * (n_inputs != 1)} on Spark") as note:
             ing = ingest(spark, cfg)
             note["detail"] = (f"{ing.rows_read:,} rows from {len(ing.files)} file{'s' * (len(ing.files) != 1)} "
                               f"(Spark {spark.version}, {spark.sparkContext.master})")
-        with _timed(timings, reporter, "evaluate", f"{ing.rows_read:,} rows") as note:
+        with timed(timings, reporter, "evaluate", f"{ing.rows_read:,} rows") as note:
             out_schema, evaluated_uri = evaluate(spark, cfg, ing, work)
             note["detail"] = f"{ing.rows_read:,} rows parsed, checked and evaluated in partitions"
 
@@ -505,7 +482,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
         results_schema = {c: out_schema[c] for c in result_cols}
         rejects_schema = {SRC: pl.String, RN: pl.Int64, "reasons": pl.List(pl.String),
                           **{c: pl.String for c in ing.columns}}
-        with _timed(timings, reporter, "validate", "duplicate ids") as note:
+        with timed(timings, reporter, "validate", "duplicate ids") as note:
             # the cross-row check, then the split: results/ (Parquet parts) and the rejects
             dups_df = duplicate_ids(spark, evaluated_uri)
             dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
@@ -531,28 +508,14 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
 
         failed = gate_failed(ing.rows_read, rejected, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
-        with _timed(timings, reporter, "write", str(cfg.output_dir)) as note:
-            res = spark.read.parquet(_spark_local_path(work / RESULTS_DIR)).select("property_id", "sell_advantage_pv",
-                                                                           "lender_savings_vs_foreclosure",
-                                                                           "loss_mit_candidate")
-            holdings = ranked_frame(rank_order(res, "sell_advantage_pv"), results)
-            candidates = ranked_frame(
-                rank_order(res.where(F.coalesce(q("loss_mit_candidate"), F.lit(False))),
-                           "lender_savings_vs_foreclosure"),
-                results.filter(pl.col("loss_mit_candidate").fill_null(False)))
-            # tax_outcomes has no rank: the local reshaping (ordered by property_id, disposition)
-            # of the accepted rows' <d>_<quantity> columns, read from the checkpoint.
+        with timed(timings, reporter, "write", str(cfg.output_dir)) as note:
+            # tax_outcomes: the local reshaping (ordered by property_id, disposition) of the
+            # accepted rows' <d>_<quantity> columns, read from the checkpoint.
             sources = P.tax_outcome_inputs(out_schema)
             tax_wide = (pl.scan_parquet(_parts(work / "evaluated"), glob=False)
                         .filter(pl.col(P.REASONS).list.len() == 0,
                                 ~pl.col(P.PID).is_in(dups[P.PID].implode()) if dups.height else pl.lit(True))
                         .select([pl.col(src).alias(c) for c, src in sources.items()]).collect())
-            built = {
-                "holdings": holdings,
-                "lender_candidates": candidates,
-                "tax_outcomes": tables.tax_outcomes(tax_wide).select(tables.TAX_OUTCOME_COLUMNS),
-                "rejects": tables.rejects(rejects),
-            }
             inputs = [str(p) for p in cfg.inputs] + list(cfg.input_uris)
             summary = reports.summary(
                 rows_read=ing.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
@@ -565,15 +528,16 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
                                  "default_parallelism": spark.sparkContext.defaultParallelism,
                                  "results_parts": len(_parts(work / RESULTS_DIR))}},
             )
-            with reports.output_set(cfg.output_dir, csv=cfg.csv_outputs) as out:
-                for name, frame in built.items():
-                    reports.write_table(out, name, frame, csv=cfg.csv_outputs)
-                out.write_json("summary.json", summary)
-            files = [out.output_dir / n for n in out.committed]
-            files.append(_replace_results(cfg.output_dir, work / RESULTS_DIR, work))
+            written_to = set_directory(cfg.output_dir, failed)
+            # the worklists are narrow: ranked on the driver from the results it holds
+            files = reports.write_outputs(written_to, results=results, tax_outcomes=tables.tax_outcomes(tax_wide),
+                                          rejects=rejects, summary=summary, purpose=cfg.purpose,
+                                          csv_outputs=cfg.csv_outputs, worklist_columns=cfg.worklist_columns,
+                                          with_results=False)  # results/ (Parquet parts) stands for it
+            files.append(_replace_results(written_to, work / RESULTS_DIR, work))
             note["detail"] = f"{len(files)} outputs (results/ in {summary['spark']['results_parts']} parts)"
     return RunOutcome(
         exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ing.rows_read, rows_accepted=accepted,
-        rows_rejected=rejected, gate_failed=failed, summary=summary, results=results, rejects=built["rejects"],
-        files=files,
+        rows_rejected=rejected, gate_failed=failed, summary=summary, results=results, rejects=tables.rejects(rejects),
+        files=files, written_to=written_to,
     )

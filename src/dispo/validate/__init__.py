@@ -75,6 +75,20 @@ class ValidationResult:
     def rows_rejected(self) -> int:
         return self.rejects.height
 
+    def accepted_batches(self, rows: int) -> Iterator[pl.DataFrame]:
+        """``accepted`` in batches of ``rows`` rows, as :meth:`StreamedValidation.accepted_batches`
+        gives them (a last batch of fewer than MIN_BATCH_ROWS rows joins the one before)."""
+        n = self.accepted.height
+        starts = list(range(0, n, rows))
+        if len(starts) > 1 and n - starts[-1] < MIN_BATCH_ROWS:
+            starts.pop()
+        for start, end in zip(starts, [*starts[1:], n]):
+            yield self.accepted.slice(start, end - start)
+
+    def empty_batch(self) -> pl.DataFrame:
+        """No rows, the accepted rows' columns and types."""
+        return self.accepted.head(0)
+
 
 def _position(column: str) -> int:
     return schema.NAMES.index(column) if column in schema.BY_NAME else -1
@@ -410,6 +424,10 @@ class StreamedValidation:
         for frame in (held, tail):
             if frame is not None and frame.height:
                 yield frame
+
+    def empty_batch(self) -> pl.DataFrame:
+        """No rows, the accepted rows' columns and types."""
+        return self.ingested.con.sql(f"SELECT * EXCLUDE (parse_reasons) FROM {TYPED_TABLE} LIMIT 0").pl()
 
 
 def _db_frame(con: duckdb.DuckDBPyConnection, query: str, **params: Any) -> pl.DataFrame:
