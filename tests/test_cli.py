@@ -142,12 +142,12 @@ def test_exit_1_input_column_named_like_an_output(work):
 # --- exit 3: the data-quality gate ----------------------------------------------------------------
 
 def test_exit_3_gate_writes_outputs_and_conserves_rows(work):
+    assert dispo("run", str(pipeline(work, "")), "--quiet").returncode == 0  # the last good outputs
+    good = {p.name: p.read_bytes() for p in (work / "out").iterdir() if p.is_file() and p.name != "dispo.duckdb"}
     text = (work / "cases.csv").read_text().splitlines()
     bad = text[1].replace("G01,TX,", "B01,XX,", 1)           # unknown state
     bad2 = text[2].replace("G02,FL,primary,375000", "B02,FL,primary,-5", 1)  # market_value ≤ 0
     (work / "cases.csv").write_text("\n".join(text + [bad, bad2]) + "\n")
-    assert dispo("run", str(pipeline(work, "")), "--quiet").returncode == 0  # the last good outputs
-    good = {p.name: p.read_bytes() for p in (work / "out").iterdir() if p.is_file() and p.name != "dispo.duckdb"}
     proc = dispo("run", str(pipeline(work, "", max_reject_fraction=0.1)), "--as-of", "2026-11-23")
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -158,10 +158,11 @@ def test_exit_3_gate_writes_outputs_and_conserves_rows(work):
             if p.is_file() and p.name != "dispo.duckdb"} == good
     out = work / "out" / "failed"
     results, rejects = pl.read_parquet(out / "results.parquet"), pl.read_parquet(out / "rejects.parquet")
-    assert results.height + rejects.height == 14
-    assert sorted(rejects["row_number"].to_list()) == [13, 14]
+    n = len(text) - 1  # the golden rows, all good
+    assert results.height + rejects.height == n + 2
+    assert sorted(rejects["row_number"].to_list()) == [n + 1, n + 2]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["rows"] == {"read": 14, "accepted": 12, "rejected": 2, "conservation_ok": True}
+    assert summary["rows"] == {"read": n + 2, "accepted": n, "rejected": 2, "conservation_ok": True}
     assert summary["exit_code"] == 3
     assert summary["outputs"]["directory"] == str(out) and "unchanged" in summary["outputs"]["note"]
     # A second failed run replaces the failed set (one set, not one per run).

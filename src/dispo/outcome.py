@@ -65,7 +65,7 @@ def timed(timings: dict[str, float], reporter: Reporter, stage: str, detail: str
 
 
 def gate_failed(rows_read: int, rows_rejected: int, max_reject_fraction: float) -> bool:
-    """SPEC 1: rejects exceeding max_reject_fraction of input rows fail the data-quality gate."""
+    """docs/spec.md section 1: rejects exceeding max_reject_fraction of input rows fail the data-quality gate."""
     return rows_read > 0 and rows_rejected / rows_read > max_reject_fraction
 
 

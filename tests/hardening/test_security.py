@@ -77,7 +77,8 @@ def hostile(tmp_path_factory):
     (work / "pipelines").mkdir()
     pipeline = work / "pipelines" / "hostile.toml"
     pipeline.write_text(f"[pipeline]\nname = {json.dumps(PIPELINE_NAME)}\ninputs = [{json.dumps('../data/' + FILE_NAME)}]\n"
-                        'output_dir = "../out"\nas_of = "2026-11-22"\nmax_reject_fraction = 1.0\ncsv_outputs = "all"\n')
+                        'output_dir = "../out"\nas_of = "2026-11-22"\nmax_reject_fraction = 1.0\ncsv_outputs = "all"\n'
+                        f"worklist_columns = {json.dumps(list(EXTRAS))}\n")
     out = work / "out"
     out.mkdir()
     (out / "keep.txt").write_text("the user's")
@@ -302,7 +303,7 @@ def test_unrelated_files_survive_runs_and_failed_runs(tmp_path, monkeypatch):
     run_pipeline(cfg)
     assert _user_files(out) == before and (precious / "data.txt").read_text() == "not dispo's"
     good = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name in reports.OUTPUT_FILES}
-    assert len(good) == len(reports.OUTPUT_FILES)
+    assert len(good) == len(reports.output_files())
 
     def boom(out_set):
         raise RuntimeError("disk full (simulated)")

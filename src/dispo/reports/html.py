@@ -218,10 +218,11 @@ def _json_for_script(obj: Any) -> Markup:
 
 
 def worklist_table(results: pl.DataFrame | pl.LazyFrame, worklist: worklists.Worklist, shown: tuple[str, ...],
-                   extra: Sequence[str], top_n: int, embedded: int = EMBEDDED_ROWS) -> dict[str, Any]:
+                   extra: Sequence[str], top_n: int, embedded: int = EMBEDDED_ROWS,
+                   built: Mapping[str, pl.LazyFrame] | None = None) -> dict[str, Any]:
     """A worklist on the page: its first ``top_n`` rows as HTML (read without JavaScript), and its
     first ``embedded`` rows as data for the inline script that sorts and filters them."""
-    rows = worklists.ranked(results, worklist, extra, limit=embedded).select(list(dict.fromkeys((*shown, *extra))))
+    rows = worklists.top(results, worklist, extra, embedded, built).select(list(dict.fromkeys((*shown, *extra))))
     table = display_table(rows)
     kinds = [views.column_kind(n, t) for n, t in rows.schema.items()]
     keys = rows.with_columns(round_money(pl.col(n)) for n, k in zip(rows.columns, kinds) if k == "money")
@@ -237,7 +238,8 @@ def worklist_table(results: pl.DataFrame | pl.LazyFrame, worklist: worklists.Wor
             "file": f"{worklist.name}.csv"}
 
 
-def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()) -> dict[str, Any] | None:
+def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = (),
+                    built: Mapping[str, pl.LazyFrame] | None = None) -> dict[str, Any] | None:
     if not _has(results, "loss_mit_candidate", "lender_savings_vs_foreclosure", "property_id"):
         return None
     cand = results.lazy().filter(pl.col("loss_mit_candidate").fill_null(False))
@@ -250,7 +252,7 @@ def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()
         claim=round_money(pl.col("claim").sum()) if "claim" in _names(results) else pl.lit(None),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
-    section["worklist"] = worklist_table(results, worklists.LENDER, HTML_LENDER_COLUMNS, extra, top_n)
+    section["worklist"] = worklist_table(results, worklists.LENDER, HTML_LENDER_COLUMNS, extra, top_n, built=built)
     section["top_id"] = section["worklist"]["top"][0][1] if section["worklist"]["top"] else None
 
     options = [("short_sale", "pv_short_sale", "lender_severity_short_sale"),
@@ -294,7 +296,8 @@ def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()
     return section
 
 
-def _investor_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()) -> dict[str, Any] | None:
+def _investor_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = (),
+                      built: Mapping[str, pl.LazyFrame] | None = None) -> dict[str, Any] | None:
     if not _has(results, "sell_advantage_pv", "hold_recommendation", "property_id"):
         return None
     lf = results.lazy()
@@ -308,7 +311,7 @@ def _investor_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = 
         else pl.lit(None, dtype=pl.Float64),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
-    section["worklist"] = worklist_table(results, worklists.INVESTOR, HTML_INVESTOR_COLUMNS, extra, top_n)
+    section["worklist"] = worklist_table(results, worklists.INVESTOR, HTML_INVESTOR_COLUMNS, extra, top_n, built=built)
     section["top_id"] = section["worklist"]["top"][0][1] if section["worklist"]["top"] else None
     section["charts"]["split"] = svg.split_bar([("sell", k["sell"]), ("hold", k["hold"])],
                                                label="Sell now vs hold")
@@ -413,9 +416,11 @@ def build_context(results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | 
                   summary: Mapping[str, Any] | None = None, *, top_n: int = TOP_N,
                   rejects_shown: int = REJECTS_SHOWN, data_docs_href: str | None = None,
                   files: Sequence[str] = (), purpose: str = "both",
-                  worklist_columns: Sequence[str] = ()) -> dict[str, Any]:
+                  worklist_columns: Sequence[str] = (),
+                  worklist_tables: Mapping[str, pl.LazyFrame] | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values (aggregated, top-N); the lender and investor
-    sections as ``purpose`` asks (docs/spec.md section 7)."""
+    sections as ``purpose`` asks (docs/spec.md section 7). ``worklist_tables``: the worklists a run
+    has written (ranked, with reasons), read instead of ranking ``results`` again."""
     shows = {w.purpose for w in worklists.for_purpose(purpose)}
     # A LazyFrame (a chunked run's results.parquet) stays lazy: each section reads only the
     # columns it aggregates, never every column of every row.
@@ -439,8 +444,9 @@ def build_context(results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | 
         "assumptions": _assumption_rows(summary),
         "defaults": _default_rows(summary),
         "totals": [(k, v) for k, v in money_totals.items()],
-        "lender": _lender_section(res, top_n, worklist_columns) if "lender" in shows else None,
-        "investor": _investor_section(res, top_n, worklist_columns) if "investor" in shows else None,
+        "lender": _lender_section(res, top_n, worklist_columns, worklist_tables) if "lender" in shows else None,
+        "investor": (_investor_section(res, top_n, worklist_columns, worklist_tables) if "investor" in shows
+                     else None),
         "tax": _tax_section(res),
         "rejects": _rejects_section(rej, summary, rejects_shown),
         "data_docs_href": data_docs_href,

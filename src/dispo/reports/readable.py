@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Sequence
 import polars as pl
 
 from dispo.errors import DispoError
+from dispo.reports import worklists
 from dispo.reports.atomic import OutputSet, read_manifest
 from dispo.reports.csv_safe import write_safe_csv
 
@@ -30,14 +31,18 @@ def readable_writers(*, purpose: str, worklist_columns: Sequence[str], rejects: 
     from dispo.reports.html import html_writer
     from dispo.reports.xlsx import RUN_MAX_ROWS, xlsx_writer
 
+    def staged_worklists(out: OutputSet) -> dict[str, pl.LazyFrame]:
+        return {w.name: _staged(out, f"{w.name}.parquet") for w in worklists.for_purpose(purpose)}
+
     def write_xlsx(out: OutputSet) -> None:
         xlsx_writer(results=_staged(out, "results.parquet"), rejects=rejects, summary=summary,
-                    max_rows=RUN_MAX_ROWS, purpose=purpose, worklist_columns=worklist_columns)(out)
+                    max_rows=RUN_MAX_ROWS, purpose=purpose, worklist_columns=worklist_columns,
+                    worklist_tables=staged_worklists(out))(out)
 
     def write_html(out: OutputSet) -> None:
         html_writer(results=_staged(out, "results.parquet"), rejects=rejects, summary=summary,
                     data_docs_href=data_docs_href, files=(*files, "report.xlsx"), purpose=purpose,
-                    worklist_columns=worklist_columns)(out)
+                    worklist_columns=worklist_columns, worklist_tables=staged_worklists(out))(out)
 
     return [lambda out: out.write_csv("diff.csv", diff), write_xlsx, write_html]
 

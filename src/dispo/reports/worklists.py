@@ -13,7 +13,7 @@ names is an engine output (e.g. ``mod_npv_gain`` for "worth $X more than not mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import polars as pl
 
@@ -250,6 +250,16 @@ def ranked(results: Frame, worklist: Worklist, extra: Sequence[str] = (), limit:
         lf = lf.head(limit)
     out = lf.collect()
     return out.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"), pl.all())
+
+
+def top(results: Frame, worklist: Worklist, extra: Sequence[str] = (), limit: int | None = None,
+        built: Mapping[str, pl.LazyFrame] | None = None) -> pl.DataFrame:
+    """:func:`ranked` with ``limit``, or, when ``built`` holds the worklist already written (a run's
+    staged file, ranked, with its reasons), its first ``limit`` rows: nothing sorted twice."""
+    if built is not None and worklist.name in built:
+        lf = built[worklist.name]
+        return (lf.head(limit) if limit is not None else lf).collect()
+    return ranked(results, worklist, extra, limit=limit)
 
 
 def check_extra_columns(results_columns: Iterable[str], extra: Sequence[str]) -> None:

@@ -352,19 +352,24 @@ def _summary_rows(summary: Mapping[str, Any], infos: list[SheetInfo]) -> list[tu
 def write_xlsx(path: str | os.PathLike[str], *, results: pl.DataFrame | pl.LazyFrame,
                rejects: pl.DataFrame | pl.LazyFrame, summary: Mapping[str, Any] | None = None,
                max_rows: int | None = None, purpose: str = "both",
-               worklist_columns: Sequence[str] = ()) -> list[SheetInfo]:
+               worklist_columns: Sequence[str] = (),
+               worklist_tables: Mapping[str, pl.LazyFrame] | None = None) -> list[SheetInfo]:
     """Write report.xlsx to ``path``: Summary, the worklists of ``purpose`` (ranked as their files,
     with ``worklist_columns``), Rejects; returns what each data sheet holds. ``max_rows`` caps the
     data rows of every sheet (at most Excel's limit, also the default): the best-ranked rows are
-    kept, and the Summary says where every row is.
+    kept, and the Summary says where every row is. ``worklist_tables``: the worklists a run has
+    written (ranked, with reasons), read instead of ranking ``results`` again.
     """
     cap = EXCEL_MAX_ROWS if max_rows is None else max(0, min(int(max_rows), EXCEL_MAX_ROWS))
     lf = results.lazy()
     lists = worklists.for_purpose(purpose)
     sheets: list[tuple[str, pl.DataFrame, int]] = []
     for w in lists:
-        total = lf.select(pl.col(w.where).fill_null(False).sum() if w.where else pl.len()).collect().item()
-        sheets.append((WORKLIST_SHEETS[w.name], worklists.ranked(lf, w, worklist_columns, limit=cap), total))
+        if worklist_tables is not None and w.name in worklist_tables:
+            total = worklist_tables[w.name].select(pl.len()).collect().item()
+        else:
+            total = lf.select(pl.col(w.where).fill_null(False).sum() if w.where else pl.len()).collect().item()
+        sheets.append((WORKLIST_SHEETS[w.name], worklists.top(lf, w, worklist_columns, cap, worklist_tables), total))
     rej = views.rejects_view(rejects)
     sheets.append((SHEET_REJECTS, rej, rej.height))
 
@@ -382,13 +387,14 @@ def write_xlsx(path: str | os.PathLike[str], *, results: pl.DataFrame | pl.LazyF
 
 def xlsx_writer(*, results: pl.DataFrame | pl.LazyFrame, rejects: pl.DataFrame | pl.LazyFrame,
                 summary: Mapping[str, Any] | None = None, max_rows: int | None = None, purpose: str = "both",
-                worklist_columns: Sequence[str] = (), name: str = REPORT_NAME) -> Callable[[Any], None]:
+                worklist_columns: Sequence[str] = (), name: str = REPORT_NAME,
+                worklist_tables: Mapping[str, pl.LazyFrame] | None = None) -> Callable[[Any], None]:
     """An ``extra_writers`` entry for :func:`dispo.reports.write_outputs`: writes report.xlsx into
     the open :class:`~dispo.reports.OutputSet` so it lands with the other outputs or not at all."""
     def write(out: Any) -> None:
         path = out.staged_path(name)
         write_xlsx(path, results=results, rejects=rejects, summary=summary, max_rows=max_rows, purpose=purpose,
-                   worklist_columns=worklist_columns)
+                   worklist_columns=worklist_columns, worklist_tables=worklist_tables)
         fsync_file(path)
     return write
 
