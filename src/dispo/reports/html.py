@@ -157,6 +157,14 @@ def display_table(frame: pl.DataFrame) -> dict[str, Any]:
 
 # --- aggregates (all in Polars) -------------------------------------------------------------------
 
+def _total(expr: pl.Expr) -> pl.Expr:
+    """A money total, rounded to cents: summed exactly (as decimals of a millionth of a dollar), so
+    it does not depend on how the rows are split into chunks (a float sum's order does); NaN and
+    infinities are left out."""
+    exact = expr.cast(pl.Float64).fill_nan(None).cast(pl.Decimal(38, 6), strict=False).sum()
+    return round_money(exact.cast(pl.Float64))
+
+
 def _money(value: float | None) -> float | None:
     """A money aggregate rounded to cents like every reported amount."""
     if value is None or not math.isfinite(value):
@@ -248,8 +256,8 @@ def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()
         urgent=pl.col("urgent").fill_null(False).sum() if "urgent" in _names(results) else pl.lit(0),
         acceptable=pl.col("offer_acceptable").fill_null(False).sum() if "offer_acceptable" in _names(results)
         else pl.lit(0),
-        savings=round_money(pl.col("lender_savings_vs_foreclosure").sum()),
-        claim=round_money(pl.col("claim").sum()) if "claim" in _names(results) else pl.lit(None),
+        savings=_total(pl.col("lender_savings_vs_foreclosure")),
+        claim=_total(pl.col("claim")) if "claim" in _names(results) else pl.lit(None),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
     section["worklist"] = worklist_table(results, worklists.LENDER, HTML_LENDER_COLUMNS, extra, top_n, built=built)
@@ -267,8 +275,8 @@ def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()
                 best=(pl.col("lender_best_option") == name).fill_null(False).sum()
                 if "lender_best_option" in _names(results) else pl.lit(0),
                 eligible=pl.col(pv).is_not_null().sum(),
-                pv=round_money(pl.col(pv).sum()),
-                claim=round_money(pl.col("claim").filter(pl.col(pv).is_not_null()).sum())
+                pv=_total(pl.col(pv)),
+                claim=_total(pl.col("claim").filter(pl.col(pv).is_not_null()))
                 if "claim" in _names(results) else pl.lit(None, dtype=pl.Float64),
                 severity=pl.col(sev).mean() if sev in _names(results) else pl.lit(None, dtype=pl.Float64),
             ).collect().row(0, named=True)
@@ -285,8 +293,7 @@ def _lender_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = ()
     section["charts"]["savings"] = svg.histogram(hist["bins"], fmt=fmt_money_short, open_ends=hist["open_ends"],
                                                  label="Distribution of lender savings vs foreclosure")
     if _has(results, "state"):
-        by_state = (cand.group_by("state").agg(n=pl.len(), savings=round_money(pl.col("lender_savings_vs_foreclosure")
-                                                                               .sum()))
+        by_state = (cand.group_by("state").agg(n=pl.len(), savings=_total(pl.col("lender_savings_vs_foreclosure")))
                     .sort(["n", "state"], descending=[True, False]).collect())
         section["states"] = by_state.head(15).to_dicts()
         section["states_total"] = by_state.height
@@ -305,9 +312,9 @@ def _investor_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = 
         n=pl.len(),
         sell=(pl.col("hold_recommendation") == "sell").fill_null(False).sum(),
         hold=(pl.col("hold_recommendation") == "hold").fill_null(False).sum(),
-        advantage_sell=round_money(pl.col("sell_advantage_pv").filter(pl.col("sell_advantage_pv") > 0).sum()),
-        cost_nothing=round_money(pl.col("cost_of_doing_nothing_annual").filter(
-            pl.col("cost_of_doing_nothing_annual") > 0).sum()) if "cost_of_doing_nothing_annual" in _names(results)
+        advantage_sell=_total(pl.col("sell_advantage_pv").filter(pl.col("sell_advantage_pv") > 0)),
+        cost_nothing=_total(pl.col("cost_of_doing_nothing_annual").filter(
+            pl.col("cost_of_doing_nothing_annual") > 0)) if "cost_of_doing_nothing_annual" in _names(results)
         else pl.lit(None, dtype=pl.Float64),
     ).collect().row(0, named=True)
     section: dict[str, Any] = {"kpis": k, "charts": {}}
@@ -318,7 +325,7 @@ def _investor_section(results: pl.DataFrame, top_n: int, extra: Sequence[str] = 
     if _has(results, "occupancy"):
         section["by_occupancy"] = (lf.group_by("occupancy").agg(
             n=pl.len(), sell=(pl.col("hold_recommendation") == "sell").fill_null(False).sum(),
-            advantage=round_money(pl.col("sell_advantage_pv").sum()))
+            advantage=_total(pl.col("sell_advantage_pv")))
             .sort("occupancy").collect().to_dicts())
     if _has(results, "breakeven_months"):
         # H3 gives 0 whenever a sale today loses nothing: counted apart, the bins show the others.
@@ -356,14 +363,14 @@ def _tax_section(results: pl.DataFrame) -> dict[str, Any] | None:
         agg = lf.select(
             with_cod=(pl.col(f"{d}_cod_income") > 0).fill_null(False).sum(),
             with_taxable_cod=(pl.col(f"{d}_cod_taxable") > 0).fill_null(False).sum(),
-            cod_income=round_money(pl.col(f"{d}_cod_income").sum()),
-            cod_excluded=round_money(pl.col(f"{d}_cod_excluded").sum()),
-            cod_taxable=round_money(pl.col(f"{d}_cod_taxable").sum()),
-            gain=round_money(gain.clip(lower_bound=0).sum()),
-            excluded_gain=round_money(excluded.sum()),
-            taxable_gain=round_money(taxable_gain.sum()),
+            cod_income=_total(pl.col(f"{d}_cod_income")),
+            cod_excluded=_total(pl.col(f"{d}_cod_excluded")),
+            cod_taxable=_total(pl.col(f"{d}_cod_taxable")),
+            gain=_total(gain.clip(lower_bound=0)),
+            excluded_gain=_total(excluded),
+            taxable_gain=_total(taxable_gain),
             with_taxable_gain=(taxable_gain > 0).fill_null(False).sum(),
-            tax=round_money(pl.col(f"{d}_tax").sum()),
+            tax=_total(pl.col(f"{d}_tax")),
         ).collect().row(0, named=True)
         rows.append({"disposition": d, **agg})
     chart = svg.grouped_bars(
