@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 import dispo
-from dispo.reports import html, views
+from dispo.reports import html, worklists
 from testkit import AS_OF, GOLDEN, row, typed_frame
 
 XSS = "<script>alert(1)</script>"
@@ -115,10 +115,18 @@ def test_sections_and_numbers(hostile):
         assert anchor in page
     assert "reo_discount" in page and "0.27" in page  # changed assumption and its default
     assert "filing_status" in page
-    top = views.lender_view(results)["property_id"][0]
-    assert html.display_table(views.lender_view(results).head(1))["rows"][0][1] == top
+    top = worklists.ranked(results, worklists.LENDER)["property_id"][0]
+    assert f"<td>{top}</td>" in page.replace("&lt;", "<").replace("&gt;", ">")
     claim_total = results.filter(pl.col("loss_mit_candidate"))["lender_savings_vs_foreclosure"].sum()
     assert html.fmt_money(round(claim_total, 2)) in page
+
+
+@pytest.mark.parametrize(("purpose", "shown", "hidden"), [
+    ("lender", 'id="lender"', 'id="investor"'), ("investor", 'id="investor"', 'id="lender"')])
+def test_purpose_selects_the_sections(hostile, purpose, shown, hidden):
+    """docs/spec.md section 7: a landlord's page has no lender section, a servicer's no investor one."""
+    page = html.render_html(*hostile, purpose=purpose)
+    assert shown in page and hidden not in page and 'id="tax"' in page
 
 
 def test_money_formatting():

@@ -1,52 +1,52 @@
-"""tables: holdings, lender_candidates, tax_outcomes, rejects (SPEC section 7)."""
+"""tables and worklists: ranking, tax_outcomes, rejects (docs/spec.md section 7)."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
-from report_frames import wide_frame
+from report_frames import wide_frame, with_worklist_columns
 
 from dispo import schema
-from dispo.reports import tables
+from dispo.reports import tables, worklists
 
 
-def test_holdings_order_ties_and_nulls_last(results):
-    h = tables.holdings(results)
+def _full(frame: pl.DataFrame) -> pl.DataFrame:
+    return with_worklist_columns(frame)
+
+
+def test_investor_worklist_order_ties_and_nulls_last(results):
+    h = worklists.ranked(_full(results), worklists.INVESTOR)
     assert h.columns[0] == "rank"
     assert h["rank"].to_list() == [1, 2, 3, 4, 5, 6]
     assert h["rank"].dtype == pl.Int64
     # 50.5, then the tie at 10 by property_id, then -3, then null and NaN (both last, by property_id)
     assert h["property_id"].to_list() == ["p4", "p2", "p3", "p6", "p1", "p5"]
-    assert h.columns[1:] == results.columns  # every result column, unchanged
     assert h.height == results.height
 
 
-def test_holdings_negative_zero_ties_with_zero():
-    df = pl.DataFrame({"property_id": ["b", "a"], "sell_advantage_pv": [0.0, -0.0]})
-    assert tables.holdings(df)["property_id"].to_list() == ["a", "b"]
+def test_investor_worklist_negative_zero_ties_with_zero():
+    df = _full(pl.DataFrame({"property_id": ["b", "a"], "sell_advantage_pv": [0.0, -0.0]}))
+    assert worklists.ranked(df, worklists.INVESTOR)["property_id"].to_list() == ["a", "b"]
 
 
-def test_holdings_refuses_existing_rank_and_missing_key(results):
-    with pytest.raises(ValueError, match="rank"):
-        tables.holdings(results.with_columns(rank=pl.lit(1)))
+def test_worklist_refuses_a_missing_key(results):
     with pytest.raises(KeyError, match="sell_advantage_pv"):
-        tables.holdings(results.drop("sell_advantage_pv"))
+        worklists.ranked(_full(results).drop("sell_advantage_pv"), worklists.INVESTOR)
 
 
-def test_lender_candidates_filter_and_order(results):
-    lc = tables.lender_candidates(results)
+def test_lender_worklist_filter_and_order(results):
+    lc = worklists.ranked(_full(results), worklists.LENDER)
     assert lc.columns[0] == "rank"
     # p2 (false) and p5 (null) are not candidates; 250, then the tie at 100 by id, then null last
     assert lc["property_id"].to_list() == ["p6", "p1", "p3", "p4"]
     assert lc["rank"].to_list() == [1, 2, 3, 4]
-    assert lc["loss_mit_candidate"].to_list() == [True] * 4
 
 
-def test_lender_candidates_empty():
-    df = pl.DataFrame({"property_id": ["a"], "loss_mit_candidate": [False],
-                       "lender_savings_vs_foreclosure": [1.0]})
-    lc = tables.lender_candidates(df)
-    assert lc.height == 0 and lc.columns == ["rank", *df.columns]
+def test_lender_worklist_empty():
+    df = _full(pl.DataFrame({"property_id": ["a"], "loss_mit_candidate": [False],
+                             "lender_savings_vs_foreclosure": [1.0]}))
+    lc = worklists.ranked(df, worklists.LENDER)
+    assert lc.height == 0 and lc.columns == list(worklists.LENDER_WORKLIST_COLUMNS)
 
 
 def test_tax_outcomes_shape_order_and_values():

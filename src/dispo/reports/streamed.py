@@ -125,7 +125,7 @@ class ChunkWriter:
 
 
 def _ranked_positions(keys: pl.DataFrame, by: str, where: str | None = None) -> pl.Series:
-    """Each row's 0-based position in ``tables.ranked`` order (``by`` descending, NaN as null,
+    """Each row's 0-based position in ``worklists.ranked`` order (``by`` descending, NaN as null,
     nulls last, then property_id), null for rows left out (``where`` false or null); ``keys``
     holds property_id, ``by`` and ``where`` of every row in input order. Only the order's indices
     are built (an arg-sort), never a sorted copy of the keys."""

@@ -1,9 +1,6 @@
-"""The report tables of docs/spec.md section 7, as pure functions on Polars frames.
-
-Nothing here computes money: the tables reorder, filter and reshape what the engine produced.
-Ranked tables have ``rank`` (Int64, 1..n, the row's position: ties of the sort key are broken by
-property_id, so ranks are unique) as their first column. Sort keys put nulls last and treat NaN as
-null; ``-0.0`` equals ``0.0``.
+"""The data tables of docs/spec.md section 7 besides results, as pure functions on Polars frames:
+tax_outcomes and rejects (the ranked worklists are :mod:`dispo.reports.worklists`). Nothing here
+computes money: the tables reorder and reshape what the engine produced.
 """
 
 from __future__ import annotations
@@ -28,42 +25,6 @@ def _require(frame: pl.DataFrame, columns: tuple[str, ...] | list[str], table: s
     if missing:
         shown = ", ".join(missing[:8]) + (f" … ({len(missing)} in all)" if len(missing) > 8 else "")
         raise KeyError(f"{table}: missing column(s) {shown}")
-
-
-def _desc_key(frame: pl.DataFrame, column: str) -> pl.Expr:
-    key = pl.col(column)
-    return key.fill_nan(None) if frame.schema[column].is_float() else key
-
-
-def ranked(frame: Frame, by: str, *, table: str = "ranking", where: pl.Expr | None = None) -> pl.DataFrame:
-    """``frame`` (its rows where ``where`` holds, if given) ordered by ``by`` descending (nulls and
-    NaN last), then property_id ascending, with ``rank`` 1..n as the first column.
-
-    A sort of the wide frame itself: Polars' sort gathers the ~150 columns faster than an
-    arg-sort on the keys followed by a gather (1.5 s against 0.45 + 2.7 s a million rows)."""
-    df = _collect(frame)
-    _require(df, [by, "property_id"], table)
-    if "rank" in df.columns:
-        raise ValueError(f"{table}: input already has a 'rank' column")
-    if where is not None:
-        df = df.filter(where)
-    out = df.sort([_desc_key(df, by), pl.col("property_id")], descending=[True, False], nulls_last=True,
-                  maintain_order=True)
-    return out.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"), pl.all())
-
-
-def holdings(results: Frame) -> pl.DataFrame:
-    """Every result with ``rank``: sell_advantage_pv desc (nulls last), property_id asc."""
-    return ranked(results, "sell_advantage_pv", table="holdings")
-
-
-def lender_candidates(results: Frame) -> pl.DataFrame:
-    """Rows with loss_mit_candidate true (null counts as not a candidate), with ``rank``:
-    lender_savings_vs_foreclosure desc (nulls last), property_id asc."""
-    df = _collect(results)
-    _require(df, ["loss_mit_candidate"], "lender_candidates")
-    return ranked(df, "lender_savings_vs_foreclosure", table="lender_candidates",
-                  where=pl.col("loss_mit_candidate").fill_null(False))
 
 
 def tax_outcomes(wide: Frame) -> pl.DataFrame:
