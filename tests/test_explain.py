@@ -41,7 +41,11 @@ def test_g10_lender_values_and_rule_ids(g10):
     assert g10.step("pv_foreclosure").rule == "L4"
     assert g10.step("min_acceptable_offer").rule == "L8"
     assert g10.step("pv_short_sale").formula.startswith("min(net, claim)·v(Tss)")
-    assert g10.step("offer_acceptable").value is True
+    # L8 (rev. 2): no offer in hand, so no judgement of one
+    assert g10.step("offer_acceptable").value is None and g10.step("offer_status").value == "none"
+    for rule in ("L10", "M1", "M2", "M3", "M4", "M5", "M7"):
+        assert rule in rules, rule
+    assert g10.step("pv_modification").rule == "M4" and g10.step("pv_no_modification").rule == "M5"
     assert g10.source_file == "cases.csv" and g10.row_number == 10
 
 
@@ -174,3 +178,22 @@ def test_explain_a_finished_run(messy_pipeline, tmp_path):
         ex.explain_from_run("NOPE", out)
     stored = pl.read_parquet(out / "results.parquet")
     assert stored.filter(pl.col("property_id") == "OK1").height == 1
+
+
+def test_sec5_5_explain_says_which_level_supplied_each_assumption():
+    """SPEC 5.5: precedence row > investor > pipeline > default, and explain names the level."""
+    from datetime import date
+
+    from dispo.engine import evaluate_wide
+    from dispo.params import Assumptions
+    from testkit import row
+
+    given = {**row(property_id="A", investor_type="fha", relocation_assistance=500.0)}
+    typed = pl.DataFrame([given]).with_columns(pl.col("purchase_date").cast(pl.Date))
+    assumptions = Assumptions.from_overrides({"reo_discount": 0.3})
+    wide = evaluate_wide(typed, as_of=date(2026, 11, 22), assumptions=assumptions).collect().row(0, named=True)
+    steps = {st.column: st for s in ex.explain_row(wide, given, assumptions) for st in s.steps}
+    assert (steps["relocation_assistance"].value, steps["relocation_assistance"].note) == (500.0, "from row")
+    assert steps["junior_lien_payoff_cap"].note == "from investor fha"
+    assert (steps["reo_discount"].value, steps["reo_discount"].note) == (0.3, "from pipeline")
+    assert (steps["dil_cost"].value, steps["dil_cost"].note) == (1000.0, "from default")

@@ -36,23 +36,9 @@ def row(**kw) -> dict:
     return {**BASE_ROW, **kw}
 
 
-#: Golden keys of the lender-decision issue (issue 16: SPEC revision 2 rules L1, L4, L5, L7, L8 and
-#: M1-M8), not built when the tax rules of issue 15 landed: pending, each with its reason. Issue 16
-#: removes its entries from this table as it makes them pass; nothing else may be added here.
-_ISSUE_16 = "pending issue 16 (lender decision, SPEC rev. 2)"
-PENDING: dict[tuple[str, str | None], str] = {
-    ("G13", None): f"{_ISSUE_16}: loan modification case M1-M8",
-    ("G14", None): f"{_ISSUE_16}: loan modification case M1-M8",
-    ("G10", "offer_status"): f"{_ISSUE_16}: L8 offer_status",
-    ("G10", "offer_acceptable"): f"{_ISSUE_16}: L8 judges only an offer in hand",
-    **{("G08", k): f"{_ISSUE_16}: L7 makes no lender decision at claim 0"
-       for k in ("lender_best_option", "lender_savings_vs_foreclosure", "min_acceptable_offer", "offer_status")},
-    **{("G01", k): f"{_ISSUE_16}: L1 payoff sale of a loan that is not underwater"
-       for k in ("pv_short_sale", "lender_best_option")},
-    ("G04", "dil_eligible"): f"{_ISSUE_16}: L5 deed-in-lieu with a released junior lien",
-    **{("G11", k): f"{_ISSUE_16}: L4 caps the REO proceeds at the claim; L1 payoff sale"
-       for k in ("pv_foreclosure", "lender_best_option", "lender_savings_vs_foreclosure")},
-}
+#: Golden keys pending an issue not yet built, each with its reason (issue 16, the lender's
+#: decision, made all of its keys pass: none is pending now).
+PENDING: dict[tuple[str, str | None], str] = {}
 
 
 def golden_pending(pid: str, key: str) -> str | None:

@@ -212,6 +212,8 @@ def _section_of(column: str, rule: Rule) -> str:
     source_module = rule.source.split(".")[2] if rule.source.startswith("dispo.engine.") else ""
     if column.startswith(SALE_PREFIXES) or first.startswith("H") or source_module == "hold":
         return "hold"
+    if first.startswith("M") or source_module == "modification":
+        return "modification"
     if first.startswith("L") or first == "§5" or source_module == "lender":
         return "lender"
     if first.startswith("T") or source_module == "tax":
@@ -226,15 +228,27 @@ SECTION_TITLES = [
     ("tax", "Tax, every disposition (docs/spec.md section 4)"),
     *[(f"tax:{d}", f"Tax of a {d.replace('_', '-')} (T1–T12)") for d in schema.DISPOSITIONS],
     ("B1", "Borrower's cash and best way out (B1)"),
-    ("lender", "Lender: short sale vs deed-in-lieu vs foreclosure (docs/spec.md section 5: L1–L9)"),
+    ("lender", "Lender: modification, short sale, deed-in-lieu, foreclosure (docs/spec.md section 5: L1–L10)"),
+    ("modification", "Loan modification vs not modifying (docs/spec.md section 5.3: M1–M8)"),
     ("hold", "Sell now vs hold (docs/spec.md section 6: H0–H9)"),
     ("other", "Other intermediates"),
 ]
 
 
-def explain_row(wide_row: dict[str, Any], original: dict[str, Any] | None = None) -> list[Section]:
+def explain_row(wide_row: dict[str, Any], original: dict[str, Any] | None = None,
+                assumptions: Any = None) -> list[Section]:
     """The sections of one row of the wide frame, in SPEC order. ``original``: the row's typed input
-    before defaults (to say which values are defaults)."""
+    before defaults (to say which values are defaults). ``assumptions`` (the run's
+    :class:`~dispo.params.Assumptions`): every per-row assumption (SPEC 5.5) is shown among the
+    inputs with the value that applied and the level that supplied it (row, investor, pipeline,
+    default)."""
+    from dispo.engine.assumptions import assumption_sources
+
+    sources: dict[str, str] = {}
+    if assumptions is not None:  # SPEC 5.5: each per-row assumption, with its value and its source
+        row = {**wide_row, **{k: v for k, v in (original or {}).items() if k != "investor_type"}}
+        sources = assumption_sources(row, assumptions)
+        wide_row = {**wide_row, **{name: wide_row.get(name) for name in sources}}
     order = {c: i for i, c in enumerate(wide_row)}
     grouped: dict[str, list[tuple[tuple[int, float], int, Step]]] = {k: [] for k, _ in SECTION_TITLES}
     for column, value in wide_row.items():
@@ -242,7 +256,10 @@ def explain_row(wide_row: dict[str, Any], original: dict[str, Any] | None = None
             continue
         rule = rule_for(column)
         note = ""
-        if column in schema.BY_NAME and original is not None:
+        if column in sources:  # SPEC 5.5: the value that applied and who supplied it
+            note = f"from {sources[column]}"
+            value = assumptions[column] if value is None else value
+        elif column in schema.BY_NAME and original is not None:
             given = original.get(column)
             if given is None and value is not None:
                 note = "default"
@@ -353,7 +370,7 @@ def explain_from_pipeline(property_id: str, pipeline: Path, *, as_of: str | None
     return Explanation(
         property_id=property_id, as_of=cfg.as_of, source_file=row.get("source_file"),
         row_number=row.get("row_number"), pipeline=cfg.name, assumptions_changed=cfg.assumptions.overrides(),
-        sections=explain_row(row, original), source="pipeline")
+        sections=explain_row(row, original, cfg.assumptions), source="pipeline")
 
 
 def _close(a: Any, b: Any, column: str) -> bool:
@@ -402,7 +419,7 @@ def explain_from_run(property_id: str, run_dir: Path) -> Explanation:
     return Explanation(
         property_id=property_id, as_of=as_of, source_file=row.get("source_file"), row_number=row.get("row_number"),
         pipeline=summary.get("pipeline"), assumptions_changed=assumptions.overrides(),
-        sections=explain_row(row, None), source="run", mismatches=mismatches)
+        sections=explain_row(row, None, assumptions), source="run", mismatches=mismatches)
 
 
 # --- text ----------------------------------------------------------------------------------------------

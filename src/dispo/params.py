@@ -255,28 +255,105 @@ def state_tax_frame() -> pl.DataFrame:
     return pl.DataFrame(out, schema_overrides={"tax_year": pl.Int32, "state_table_year": pl.Int32})
 
 
+# --- modification behaviour tables (data/mod_redefault.csv, data/self_cure.csv) -------------------
+
+def _csv_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a package CSV, its leading ``#`` comment lines (the sources) skipped."""
+    lines = [line for line in _data_text(name).splitlines() if line.strip() and not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+@dataclass(frozen=True)
+class BandTable:
+    """An M3 table: ``values`` in row-major order of a full grid over the lower bounds of each key
+    (``bounds[k]`` ascending), so band indexes (i, j) find ``values[i·len(bounds[1]) + j]``."""
+
+    keys: tuple[str, ...]
+    bounds: tuple[tuple[float, ...], ...]
+    values: tuple[float, ...]
+
+
+def _band_table(name: str, keys: tuple[str, ...], value: str) -> BandTable:
+    rows = _csv_rows(name)
+    bounds = tuple(tuple(sorted({float(r[k]) for r in rows})) for k in keys)
+    grid = {tuple(float(r[k]) for k in keys): float(r[value]) for r in rows}
+    cells = [()]
+    for b in bounds:
+        cells = [(*cell, x) for cell in cells for x in b]
+    if len(rows) != len(cells) or set(grid) != set(cells):
+        raise ValueError(f"data/{name}: the rows must form a full grid over {', '.join(keys)}, each cell once")
+    return BandTable(keys, bounds, tuple(grid[cell] for cell in cells))
+
+
+@cache
+def redefault_table() -> BandTable:
+    """M3 p_redefault by (mod_payment_reduction, mod_mtmltv) lower bounds."""
+    return _band_table("mod_redefault.csv", ("pr_from", "mtmltv_from"), "p_redefault")
+
+
+@cache
+def self_cure_table() -> BandTable:
+    """M3 p_cure by months_delinquent lower bound."""
+    return _band_table("self_cure.csv", ("months_delinquent_from",), "p_cure")
+
+
+# --- investor rules (data/investor_rules.csv) ---------------------------------------------------
+
+#: SPEC 5.4: the assumptions an investor_type row supplies (a blank cell: the pipeline's value).
+INVESTOR_ASSUMPTIONS = ("relocation_assistance", "junior_lien_payoff_cap", "min_net_proceeds_share",
+                        "dil_with_junior_release")
+
+
+@cache
+def investor_rules() -> pl.DataFrame:
+    """investor_rules.csv as a frame keyed by ``investor_type`` (SPEC 5.4): the four assumptions
+    typed (Float64, dil_with_junior_release Boolean), a blank cell null, and ``source``."""
+    rows = _csv_rows("investor_rules.csv")
+    data: dict[str, list[Any]] = {"investor_type": [r["investor_type"].strip().lower() for r in rows]}
+    for name in INVESTOR_ASSUMPTIONS:
+        cells = [(r.get(name) or "").strip().lower() for r in rows]
+        data[name] = [_BOOL[v] if name == "dil_with_junior_release" and v else (float(v) if v else None)
+                      for v in cells]
+    data["source"] = [r.get("source", "") for r in rows]
+    schema = {n: (pl.Boolean if n == "dil_with_junior_release" else pl.Float64) for n in INVESTOR_ASSUMPTIONS}
+    return pl.DataFrame(data, schema={"investor_type": pl.String, **schema, "source": pl.String})
+
+
+def investor_types() -> tuple[str, ...]:
+    return tuple(investor_rules()["investor_type"].to_list())
+
+
 # --- assumptions (data/assumptions.toml) --------------------------------------------------------
 
 @dataclass(frozen=True)
 class AssumptionSpec:
     name: str
-    value: float
+    value: float | None
     min: float
     max: float
     rule: str
     doc: str
     #: A switch (``value = true`` in the file): a pipeline sets it with true/false, held as 1.0/0.0.
     boolean: bool = False
+    #: A whole number (``integer = true``: months, counts; SPEC 5.3 "months integers").
+    integer: bool = False
+    #: The lower bound excluded (``min_exclusive = true``: e.g. min_net_proceeds_share > 0).
+    min_exclusive: bool = False
+
+
+def _assumption_spec(name: str, v: Mapping[str, Any]) -> AssumptionSpec:
+    """One entry of assumptions.toml; an entry without ``value`` has no default (None: the rule
+    does without it unless an investor or the pipeline sets it, e.g. min_net_proceeds_share)."""
+    value = v.get("value")
+    return AssumptionSpec(name, None if value is None else float(value), float(v.get("min", 0)),
+                          float(v.get("max", 1)), v["rule"], v["doc"], isinstance(value, bool),
+                          bool(v.get("integer", False)), bool(v.get("min_exclusive", False)))
 
 
 @cache
 def assumption_specs() -> dict[str, AssumptionSpec]:
     raw = tomllib.loads(_data_text("assumptions.toml"))
-    return {
-        name: AssumptionSpec(name, float(v["value"]), float(v.get("min", 0)), float(v.get("max", 1)), v["rule"],
-                             v["doc"], isinstance(v["value"], bool))
-        for name, v in raw.items()
-    }
+    return {name: _assumption_spec(name, v) for name, v in raw.items()}
 
 
 class AssumptionError(ValueError):
@@ -290,9 +367,9 @@ class Assumptions:
     Read a value as ``a["reo_discount"]`` or ``a.reo_discount``.
     """
 
-    values: Mapping[str, float]
+    values: Mapping[str, float | None]
 
-    def __getitem__(self, name: str) -> float:
+    def __getitem__(self, name: str) -> float | None:
         return self.values[name]
 
     def __getattr__(self, name: str) -> float:
@@ -321,7 +398,10 @@ class Assumptions:
                 continue
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 raise AssumptionError(f"{where}: {name} must be a number, got {raw!r}")
-            if not (s.min <= float(raw) <= s.max):
+            low_ok = s.min < float(raw) if s.min_exclusive else s.min <= float(raw)
+            if not (low_ok and float(raw) <= s.max):
                 raise AssumptionError(f"{where}: {name} = {raw} is outside {s.min:g}..{s.max:g}")
+            if s.integer and not float(raw).is_integer():
+                raise AssumptionError(f"{where}: {name} = {raw} is not a whole number")
             values[name] = float(raw)
         return cls(values)

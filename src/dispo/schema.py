@@ -173,7 +173,36 @@ COLUMNS: tuple[Column, ...] = (
            "default: the state's rate in data/state_tax.csv (rule T13).", default_rule="T13", min=0.0, max=0.2),
     Column("state_ltcg_rate", "float", "The borrower's marginal state income tax rate on long-term gain; "
            "default: the state's rate in data/state_tax.csv (rule T13).", default_rule="T13", min=0.0, max=0.2),
+    _money("monthly_gross_income", "All borrowers' gross monthly income (M1 HTI target).", min=0.0,
+           min_exclusive=True),
+    Column("prior_modifications", "int", "Earlier modifications of this loan (M2).", default=0, min=0, max=20),
+    Column("investor_type", "string", "Investor whose rules apply (SPEC 5.4, data/investor_rules.csv).", cfg=True,
+           allowed=params.investor_types(), case="lower"),
 )
+
+#: Assumptions of data/assumptions.toml that are not per-row columns: SPEC 5.5 covers 5.1–5.3,
+#: building_share and imputed_rent_yield, not the waiting periods or the state-tax switch.
+NOT_PER_ROW_ASSUMPTIONS = frozenset({"wait_years_sale", "wait_years_short_sale", "wait_years_deed_in_lieu",
+                                     "wait_years_foreclosure", "state_income_tax"})
+
+
+def _assumption_column(spec: params.AssumptionSpec) -> Column:
+    """SPEC 5.5: an assumption as an optional input column of the same name, its bounds its rule."""
+    doc = f"Per-row assumption (SPEC 5.5, rule {spec.rule}): {spec.doc}."
+    source = "5.5: investor, [assumptions], built-in"
+    if spec.boolean:
+        return Column(spec.name, "bool", doc, default_rule=source)
+    return Column(spec.name, "int" if spec.integer else "float", doc, default_rule=source, min=spec.min,
+                  max=spec.max, min_exclusive=spec.min_exclusive)
+
+
+#: SPEC 5.5: the per-row assumption columns, after the columns of section 1 (each declared once, in
+#: data/assumptions.toml). Absent from the input, they are absent from the wide frame too: the
+#: engine then reads the assumption's value (engine/assumptions.py).
+ASSUMPTION_COLUMNS: tuple[Column, ...] = tuple(
+    _assumption_column(s) for name, s in params.assumption_specs().items() if name not in NOT_PER_ROW_ASSUMPTIONS)
+ASSUMPTION_NAMES: frozenset[str] = frozenset(c.name for c in ASSUMPTION_COLUMNS)
+COLUMNS = COLUMNS + ASSUMPTION_COLUMNS
 
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
@@ -218,7 +247,7 @@ UNIQUE_COLUMN = "property_id"
 # --- outputs (docs/spec.md section 7): an input column may not use one of these names -----------------
 
 DISPOSITIONS: tuple[str, ...] = ("sale", "short_sale", "deed_in_lieu", "foreclosure")
-LENDER_OPTIONS: tuple[str, ...] = ("short_sale", "deed_in_lieu", "foreclosure")
+LENDER_OPTIONS: tuple[str, ...] = ("modification", "short_sale", "deed_in_lieu", "foreclosure")
 
 SHARED_OUTPUTS: tuple[str, ...] = (
     "debt", "payoff", "equity", "negative_equity", "ltv", "underwater", "months_held",
@@ -241,12 +270,20 @@ TAX_OUTPUTS: tuple[str, ...] = (
     + tuple(f"years_to_new_mortgage_{d}" for d in DISPOSITIONS)
 )
 LENDER_OUTPUTS: tuple[str, ...] = (
-    ("claim", "short_sale_price", "foreclosure_months", "dil_eligible", "pv_short_sale",
-     "pv_deed_in_lieu", "pv_foreclosure")
+    ("claim", "short_sale_price", "foreclosure_months", "dil_eligible", "short_sale_feasible",
+     "deed_in_lieu_feasible", "modification_feasible", "pv_short_sale", "pv_deed_in_lieu", "pv_foreclosure")
     + tuple(f"lender_loss_{x}" for x in LENDER_OPTIONS)
     + tuple(f"lender_severity_{x}" for x in LENDER_OPTIONS)
-    + ("lender_best_option", "lender_savings_vs_foreclosure", "min_acceptable_offer", "offer_acceptable",
-       "loss_mit_candidate", "days_to_foreclosure_sale", "urgent", "fc_referral_allowed")
+    + ("lender_best_option", "lender_savings_vs_foreclosure", "min_acceptable_offer", "offer_status",
+       "counter_offer", "offer_acceptable", "loss_mit_candidate", "days_to_foreclosure_sale", "urgent",
+       "fc_referral_allowed")
+)
+#: SPEC 5.3 M8 / section 7: the modification outputs, after the lender group.
+MODIFICATION_OUTPUTS: tuple[str, ...] = (
+    "mod_eligible", "mod_upb", "mod_mtmltv", "mod_interest_rate", "mod_new_term_months", "mod_target_pi",
+    "mod_forbearance", "mod_monthly_pi", "mod_payment_reduction", "mod_target_met", "mod_hti", "p_redefault",
+    "p_cure", "pv_modification", "pv_no_modification", "mod_npv_gain", "mod_payment_saving", "keeps_home",
+    "keep_home_probability",
 )
 HOLD_OUTPUTS: tuple[str, ...] = (
     "net_rent_monthly", "costs_ex_pi", "monthly_burn", "net_sale_proceeds_now", "loss_on_sale_now",
@@ -254,7 +291,7 @@ HOLD_OUTPUTS: tuple[str, ...] = (
     "balance_at_horizon", "fv_flows", "tax_sale_at_horizon", "fv_hold", "sell_advantage_pv",
     "hold_recommendation", "cost_of_doing_nothing_annual", "breakeven_appreciation_rate",
 )
-RESULT_OUTPUTS: tuple[str, ...] = SHARED_OUTPUTS + TAX_OUTPUTS + LENDER_OUTPUTS + HOLD_OUTPUTS
+RESULT_OUTPUTS: tuple[str, ...] = SHARED_OUTPUTS + TAX_OUTPUTS + LENDER_OUTPUTS + MODIFICATION_OUTPUTS + HOLD_OUTPUTS
 #: Wide-frame columns the tax_outcomes table reads: ``<d>_<quantity>``.
 TAX_OUTCOME_SOURCES: tuple[str, ...] = tuple(
     f"{d}_{q}" for d in DISPOSITIONS for q in T12_QUANTITIES + TAX_OUTCOME_EXTRA
@@ -290,8 +327,10 @@ def markdown_table() -> str:
 RATE_OUTPUTS: frozenset[str] = frozenset(
     {"ltv", "breakeven_appreciation_rate", "nqu_share", "state_rate_ordinary", "state_rate_ltcg"}
     | {f"lender_severity_{x}" for x in LENDER_OPTIONS}
+    | {"mod_mtmltv", "mod_interest_rate", "mod_payment_reduction", "mod_hti", "p_redefault", "p_cure",
+       "keep_home_probability"}
 )
-MONTH_OUTPUTS: frozenset[str] = frozenset({"breakeven_months", "foreclosure_months"})
+MONTH_OUTPUTS: frozenset[str] = frozenset({"breakeven_months", "foreclosure_months", "mod_new_term_months"})
 YEAR_OUTPUTS: frozenset[str] = frozenset(f"years_to_new_mortgage_{d}" for d in DISPOSITIONS)
 _NOT_MONEY = RATE_OUTPUTS | MONTH_OUTPUTS | YEAR_OUTPUTS | frozenset({"days_to_foreclosure_sale", "months_held",
                                                                      "months_owned_last_5y", "tax_params_year"})

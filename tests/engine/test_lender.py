@@ -11,8 +11,8 @@ FL 810 / $4,750.
 
 from __future__ import annotations
 
-import json
 import math
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dispo import schema
+from dispo import params, schema
 from dispo.engine import evaluate, evaluate_wide
 from dispo.engine.defaults import POLARS_TYPES
 from dispo.params import Assumptions, assumption_specs
-from testkit import golden_pending
 
 AS_OF = date(2026, 11, 22)
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
@@ -67,7 +66,7 @@ def golden_row(property_id: str) -> dict[str, Any]:
     raw = pl.read_csv(GOLDEN / "cases.csv", infer_schema=False).filter(pl.col("property_id") == property_id)
     out: dict[str, Any] = {}
     for name, value in raw.to_dicts()[0].items():
-        if value is None or value == "" or name not in schema.BY_NAME:  # not yet a schema column: issue 16
+        if value is None or value == "":
             continue
         dtype = schema.BY_NAME[name].dtype
         out[name] = {"float": float, "int": lambda s: int(float(s)), "string": str,
@@ -79,9 +78,11 @@ def test_l1_l9_golden_g10_hand_worked():
     # CA primary, MV 400,000, first lien 450,000, arrears 12,000, 4 months delinquent, selling cost
     # 6 %, property tax 6,000/yr, insurance 1,200/yr, appreciation 0, lender_discount_rate 0 (v = 1,
     # a(t) = t). R1: CA primary without a second lien -> nonrecourse; forgiven share 1 anyway.
-    expected = json.loads((GOLDEN / "expected.json").read_text())["cases"]["G10"]
-    r = run(golden_row("G10"), **NO_DISCOUNT)[0]
-    w = wide(golden_row("G10"), **NO_DISCOUNT)[0]
+    # Revision 2 adds prior_modifications 3 to the case (M2: not < mod_max_prior 3), so it stays a
+    # liquidation case.
+    case = {**golden_row("G10"), "prior_modifications": 3}
+    r = run(case, **NO_DISCOUNT)[0]
+    w = wide(case, **NO_DISCOUNT)[0]
     hand = {
         "claim": 462000.0,                       # 450,000 + 12,000
         "short_sale_price": 360000.0,            # T2: 400,000·(1 − 0.10)
@@ -96,14 +97,20 @@ def test_l1_l9_golden_g10_hand_worked():
         "lender_savings_vs_foreclosure": 77960.0,  # max(333,000, 258,340) − 255,040
         # L8: alt = max(255,040, 258,340); (258,340 + 600·4)/1 + 0 + 3,000 = 263,740; /0.94
         "min_acceptable_offer": 280574.4680851064,
-        "offer_acceptable": True,                # 360,000 ≥ 280,574.47
+        "offer_status": "none",                  # L8: no offer in hand
+        "offer_acceptable": None,
+        "counter_offer": None,
+        "short_sale_feasible": True, "deed_in_lieu_feasible": True, "modification_feasible": True,  # L10: no date
+        "mod_eligible": False,                   # M2: 3 prior modifications
+        "pv_modification": None,
+        "lender_loss_modification": None,
         "lender_loss_short_sale": 129000.0,      # 462,000 − 333,000
         "lender_loss_deed_in_lieu": 203660.0,    # 462,000 − 258,340
         "lender_loss_foreclosure": 206960.0,     # 462,000 − 255,040
         "lender_severity_short_sale": 129000 / 462000,       # 0.279221
         "lender_severity_deed_in_lieu": 203660 / 462000,     # 0.440823
         "lender_severity_foreclosure": 206960 / 462000,      # 0.447965
-        "dil_eligible": True,
+        "dil_eligible": True,                    # L5: underwater (376,000 < 462,000), no second lien
         "loss_mit_candidate": True,              # 4 months delinquent
         "days_to_foreclosure_sale": None,
         "urgent": False,
@@ -111,10 +118,6 @@ def test_l1_l9_golden_g10_hand_worked():
     }
     for key, value in hand.items():
         _check(key, r[key], value)
-    for key, value in expected.items():
-        if not key.startswith("_") and not golden_pending("G10", key):
-            _check(key, r[key], value)
-            _check(key, hand[key], value)
     intermediates = {"advances": 600.0, "lender_j": 0.0, "junior_payoff": 0.0, "months_to_reo_sale": 18.0,
                      "reo_net_foreclosure": 268640.0, "reo_net_deed_in_lieu": 268640.0,
                      "deficiency_recovery": 0.0, "v_reo_sale": 1.0, "a_reo_sale": 18.0,
@@ -143,10 +146,11 @@ def test_sec5_discounting_at_six_percent():
     #   v(3) = 0.985538362, a(3) = 2.971029909   v(4) = 0.980764441, a(4) = 3.951794350
     #   v(9) = 0.957239478, a(9) = 8.784813205   v(10) = 0.952602636, a(10) = 9.737415841
     #   v(16) = 0.925249473, a(16) = 15.356908200
-    r = run(row(arrears=5000.0, months_delinquent=3, selling_cost_rate=0.05, property_tax_annual=2400.0,
-                insurance_annual=1200.0, short_sale_offer=190000.0, recourse=False))[0]
-    w = wide(row(arrears=5000.0, months_delinquent=3, selling_cost_rate=0.05, property_tax_annual=2400.0,
-                 insurance_annual=1200.0, short_sale_offer=190000.0, recourse=False))[0]
+    # prior_modifications 3: not modifiable (M2), so the liquidations are compared.
+    case = row(arrears=5000.0, months_delinquent=3, selling_cost_rate=0.05, property_tax_annual=2400.0,
+               insurance_annual=1200.0, short_sale_offer=190000.0, recourse=False, prior_modifications=3)
+    r = run(case)[0]
+    w = wide(case)[0]
     assert w["lender_j"] == pytest.approx(0.004867550565343, abs=1e-15)
     assert w["v_short_sale"] == pytest.approx(0.9807644411771679, abs=1e-12)
     assert w["a_short_sale"] == pytest.approx(3.951794350076046, abs=1e-12)
@@ -172,7 +176,8 @@ def test_sec5_discounting_at_six_percent():
     assert r["lender_severity_foreclosure"] == pytest.approx(0.541473304, abs=RATE_TOL)
     # L8: alt = 124,083.36 (dil); (124,083.36 + 300·3.951794350)/0.980764441 = 127,725.77; /0.95
     assert r["min_acceptable_offer"] == pytest.approx(134448.180739327, abs=CENT)
-    assert r["offer_acceptable"] is True
+    assert r["offer_status"] == "accept" and r["offer_acceptable"] is True   # 190,000 ≥ 134,448.18
+    assert r["counter_offer"] is None
 
 
 def test_l4_deficiency_recovery_discounted():
@@ -221,35 +226,51 @@ def test_l2_l9_scheduled_sale_sets_clock_and_urgent_edge():
     assert r["PAST"]["pv_foreclosure"] == pytest.approx(199179.87, abs=CENT)
 
 
-# --- second lien --------------------------------------------------------------------------------
+# --- second lien: L1 junior payoff, L5 deed-in-lieu with a released junior lien ------------------
 
-def test_l1_l5_second_lien_blocks_deed_in_lieu_and_caps_junior_payoff():
-    # FL primary, MV 300,000, first 350,000, second 50,000, arrears 10,000, 2 months delinquent,
-    # tax 3,000 + insurance 1,800 + HOA 100 -> advances 500, rate 0, selling cost 6 %.
-    # price = 270,000; junior_payoff = min(50,000, 6,000) = 6,000; net = 253,800 − 6,000 − 3,000
-    # = 244,800; pv_ss = 244,800 − 500·4 = 242,800. Tfc = max(3, 27 − 2) = 25, Treo 31,
-    # reo_net 201,480: pv_fc = 201,480 − 4,750 − 500·31 − 150·6 = 180,330 (recourse, forgiven 1).
-    # L8: alt = 180,330 (no dil): (180,330 + 2,000 + 6,000 + 3,000)/0.94 = 203,542.55
-    kw = dict(state="FL", occupancy="primary", market_value=300000.0, first_lien_balance=350000.0,
-              arrears=10000.0, months_delinquent=2, property_tax_annual=3000.0, insurance_annual=1800.0,
-              hoa_monthly=100.0)
-    r, small = run(row(property_id="S50", second_lien_balance=50000.0, **kw),
-                   row(property_id="S4", second_lien_balance=4000.0, **kw), **NO_DISCOUNT)
-    w = wide(row(property_id="S50", second_lien_balance=50000.0, **kw),
-             row(property_id="S4", second_lien_balance=4000.0, **kw), **NO_DISCOUNT)
+SECOND_LIEN = dict(state="FL", occupancy="primary", market_value=300000.0, first_lien_balance=350000.0,
+                   arrears=10000.0, months_delinquent=2, property_tax_annual=3000.0, insurance_annual=1800.0,
+                   hoa_monthly=100.0, prior_modifications=3)
+
+
+def test_l5_deed_in_lieu_with_released_junior_lien():
+    # FL primary, MV 300,000, first 350,000, second 50,000, arrears 10,000, 2 months delinquent
+    # (3 prior modifications: no M rules), tax 3,000 + insurance 1,800 + HOA 100 -> advances 500,
+    # rate 0, selling cost 6 %, relocation 3,000 (primary).
+    # L1: price = 270,000; junior_payoff = min(50,000, 6,000) = 6,000; net = 253,800 − 6,000 − 3,000
+    # = 244,800; pv_ss = 244,800 − 500·4 = 242,800. L2: Tfc = max(3, 27 − 2) = 25, Treo 31,
+    # reo_net = 300,000·0.73·0.92 = 201,480: pv_fc = 201,480 − 4,750 − 500·31 − 150·6 = 180,330.
+    # L5 (dil_with_junior_release true, the default): Tdil 3, Tr 9:
+    # pv_dil = min(360,000, 201,480) − (1,000 + 3,000 + 6,000) − 500·9 − 150·6 = 186,080.
+    # L8: alt = max(180,330, 186,080) = 186,080: (186,080 + 2,000 + 6,000 + 3,000)/0.94 = 209,659.57
+    r, small = run(row(property_id="S50", second_lien_balance=50000.0, **SECOND_LIEN),
+                   row(property_id="S4", second_lien_balance=4000.0, **SECOND_LIEN), **NO_DISCOUNT)
+    w = wide(row(property_id="S50", second_lien_balance=50000.0, **SECOND_LIEN),
+             row(property_id="S4", second_lien_balance=4000.0, **SECOND_LIEN), **NO_DISCOUNT)
     assert w[0]["junior_payoff"] == 6000.0 and w[1]["junior_payoff"] == 4000.0
-    assert r["dil_eligible"] is False
-    assert r["pv_deed_in_lieu"] is None
-    assert r["lender_loss_deed_in_lieu"] is None and r["lender_severity_deed_in_lieu"] is None
+    assert r["dil_eligible"] is True
+    assert r["pv_deed_in_lieu"] == pytest.approx(186080.0, abs=CENT)
     assert r["pv_short_sale"] == pytest.approx(242800.0, abs=CENT)
     assert r["pv_foreclosure"] == pytest.approx(180330.0, abs=CENT)
     assert r["lender_best_option"] == "short_sale"
     assert r["lender_savings_vs_foreclosure"] == pytest.approx(62470.0, abs=CENT)   # 242,800 − 180,330
-    assert r["min_acceptable_offer"] == pytest.approx(203542.553191489, abs=CENT)
+    assert r["min_acceptable_offer"] == pytest.approx(209659.574468085, abs=CENT)
     assert r["lender_severity_short_sale"] == pytest.approx(117200 / 360000, abs=RATE_TOL)  # 0.325556
-    # Second lien 4,000 < cap: net = 253,800 − 4,000 − 3,000 = 246,800; pv_ss = 244,800
+    # Second lien 4,000 < cap: net = 253,800 − 4,000 − 3,000 = 246,800; pv_ss = 244,800;
+    # pv_dil = 201,480 − 8,000 − 4,500 − 900 = 188,080; alt 188,080: (188,080 + 2,000 + 7,000)/0.94
     assert small["pv_short_sale"] == pytest.approx(244800.0, abs=CENT)
-    assert small["min_acceptable_offer"] == pytest.approx((180330 + 2000 + 4000 + 3000) / 0.94, abs=CENT)
+    assert small["pv_deed_in_lieu"] == pytest.approx(188080.0, abs=CENT)
+    assert small["min_acceptable_offer"] == pytest.approx(197080 / 0.94, abs=CENT)
+
+
+def test_l5_no_junior_release_blocks_deed_in_lieu():
+    # The same loan when the investor does not release junior liens: no deed-in-lieu, and L8's
+    # alternative is the foreclosure: (180,330 + 2,000 + 6,000 + 3,000)/0.94 = 203,542.55
+    r = run(row(second_lien_balance=50000.0, **SECOND_LIEN), dil_with_junior_release=False, **NO_DISCOUNT)[0]
+    assert r["dil_eligible"] is False
+    assert r["pv_deed_in_lieu"] is None
+    assert r["lender_loss_deed_in_lieu"] is None and r["lender_severity_deed_in_lieu"] is None
+    assert r["min_acceptable_offer"] == pytest.approx(203542.553191489, abs=CENT)
 
 
 # --- recourse ------------------------------------------------------------------------------------
@@ -276,28 +297,52 @@ def test_r1_l4_recourse_default_in_the_lender_view():
     assert tx["recourse"] is True and tx["deficiency_recovery"] == pytest.approx(10000.0)  # 0.10·1·100,000
 
 
-# --- caps at the claim, claim 0, ties ---------------------------------------------------------------
+# --- L1 payoff sale, L7 at claim 0, ties ---------------------------------------------------------
 
-def test_l6_l7_claim_zero_severity_null_and_ties():
-    # Free and clear (claim 0), advances 100/month, rate 0: pv_ss = min(net, 0) − 100·4 = −400;
-    # pv_fc = min(0, …) = 0; pv_dil = min(0, …) = 0 -> the dil/foreclosure tie goes to deed_in_lieu.
+def test_l7_claim_zero_has_no_lender_decision():
+    # Free and clear (claim 0), advances 100/month, rate 0. L1: not underwater (188,000 ≥ 0): a
+    # payoff sale worth 0 − 100·4 = −400; L4: min(0, 134,320) − 2,000 − 100·19 − 150·6 = −4,800.
     r = run(row(first_lien_balance=0.0, hoa_monthly=100.0), **NO_DISCOUNT)[0]
     assert r["claim"] == 0.0
     assert r["pv_short_sale"] == pytest.approx(-400.0)
-    assert r["pv_foreclosure"] == 0.0 and r["pv_deed_in_lieu"] == 0.0
-    assert r["lender_loss_short_sale"] == pytest.approx(400.0)
+    assert r["pv_foreclosure"] == pytest.approx(-4800.0)
+    assert r["dil_eligible"] is False and r["pv_deed_in_lieu"] is None
     for x in schema.LENDER_OPTIONS:
         assert r[f"lender_severity_{x}"] is None
-    assert r["lender_best_option"] == "deed_in_lieu"
+    for key in ("lender_best_option", "lender_savings_vs_foreclosure", "min_acceptable_offer", "offer_status",
+                "counter_offer", "offer_acceptable", "keeps_home", "keep_home_probability"):
+        assert r[key] is None, key
+    assert r["loss_mit_candidate"] is False and r["mod_eligible"] is False
 
 
-def test_l7_all_options_capped_at_claim_tie_goes_to_short_sale():
-    # Equity-rich: claim 50,000, MV 200,000, no advances, rate 0: every option recovers the claim.
+def test_l1_payoff_sale_when_not_underwater():
+    # Equity-rich TX rental: claim 50,000, MV 200,000 (188,000 net of 6 % ≥ 50,000), no advances,
+    # rate 0. L1: payoff sale = the claim, 50,000. L4: min(50,000, 134,320) − 2,000 − 150·6 = 47,100
+    # (the cap applies to the proceeds; the costs come off after). L5: not underwater -> no
+    # deed-in-lieu. L7: payoff_sale, saving 2,900.
     r = run(row(first_lien_balance=50000.0), **NO_DISCOUNT)[0]
-    assert r["pv_short_sale"] == r["pv_deed_in_lieu"] == r["pv_foreclosure"] == 50000.0
+    assert r["pv_short_sale"] == 50000.0
+    assert r["pv_foreclosure"] == pytest.approx(47100.0, abs=CENT)
+    assert r["dil_eligible"] is False and r["pv_deed_in_lieu"] is None
+    assert r["lender_best_option"] == "payoff_sale"
+    assert r["lender_savings_vs_foreclosure"] == pytest.approx(2900.0, abs=CENT)
+    assert r["lender_severity_short_sale"] == 0.0
+
+
+def test_l7_ties_compared_in_cents():
+    # Section 3 Ties: options worth the same to the cent tie (the short sale is listed first) even
+    # when float noise separates them. Underwater TX rental, claim 250,000, rate 0, no advances, not
+    # delinquent (no modification). pv_fc = 134,320 − 2,000 − 150·6 = 131,420 (Tfc 13, Treo 19);
+    # pv_dil = 134,320 − 1,000 − 150·(9 − 3) = 132,420; pv_ss = offer·0.94, so an offer of
+    # 132,420/0.94 (times 1 + 1e-15 of noise) ties the deed-in-lieu.
+    offer = 132420 / 0.94
+    r = run(row(prior_modifications=3, short_sale_offer=offer * (1 + 1e-15)), **NO_DISCOUNT)[0]
+    assert r["pv_deed_in_lieu"] == pytest.approx(132420.0, abs=CENT)
+    assert round(r["pv_short_sale"], 2) == round(r["pv_deed_in_lieu"], 2)
     assert r["lender_best_option"] == "short_sale"
-    assert r["lender_savings_vs_foreclosure"] == 0.0
-    assert r["lender_severity_foreclosure"] == 0.0
+    # a cent less and the deed-in-lieu wins
+    r = run(row(prior_modifications=3, short_sale_offer=(132420 - 0.01) / 0.94), **NO_DISCOUNT)[0]
+    assert r["lender_best_option"] == "deed_in_lieu"
 
 
 # --- L9 flags ------------------------------------------------------------------------------------
@@ -340,10 +385,12 @@ def _value(c: schema.Column) -> st.SearchStrategy[Any]:
     raise AssertionError(c.name)
 
 
-#: Every input the lender stage reads; other optional columns keep their defaults.
+#: Every input the lender and modification stages read; other optional columns keep their defaults.
 LENDER_INPUTS = ("market_value", "first_lien_balance", "second_lien_balance", "arrears", "months_delinquent",
                  "short_sale_offer", "recourse", "deficiency_forgiven_share", "property_tax_annual",
-                 "insurance_annual", "hoa_monthly", "appreciation_rate", "selling_cost_rate", "hardship")
+                 "insurance_annual", "hoa_monthly", "appreciation_rate", "selling_cost_rate", "hardship",
+                 "interest_rate", "remaining_term_months", "monthly_gross_income", "prior_modifications",
+                 "investor_type")
 
 
 @st.composite
@@ -369,57 +416,93 @@ def rows_st(draw: st.DrawFn) -> list[dict[str, Any]]:
     return out
 
 
+def _assumption_value(s: Any) -> st.SearchStrategy[Any]:
+    if s.boolean:
+        return st.booleans()
+    if s.integer:
+        return st.integers(int(s.min), int(s.max)).map(float)
+    return st.floats(s.min, s.max, exclude_min=s.min_exclusive, allow_nan=False)
+
+
 @st.composite
-def assumptions_st(draw: st.DrawFn) -> dict[str, float]:
-    """Every L assumption drawn from its bounds in assumptions.toml."""
+def assumptions_st(draw: st.DrawFn) -> dict[str, Any]:
+    """Every L and M assumption drawn from its bounds in assumptions.toml (min_net_proceeds_share
+    sometimes left unset)."""
     specs = assumption_specs()
-    return {name: draw(st.floats(s.min, s.max, allow_nan=False)) for name, s in specs.items()
-            if any(part.strip().startswith("L") for part in s.rule.split(","))}
+    out = {name: draw(_assumption_value(s)) for name, s in specs.items()
+           if any(part.strip().startswith(("L", "M")) for part in s.rule.split(","))}
+    if draw(st.booleans()):
+        out.pop("min_net_proceeds_share", None)
+    return out
 
 
 PROPERTY_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: L7: the feasibility flag of each option (foreclosure is always possible).
+FEASIBLE = {"modification": "modification_feasible", "short_sale": "short_sale_feasible",
+            "payoff_sale": "short_sale_feasible", "deed_in_lieu": "deed_in_lieu_feasible"}
+
+
+def _uncapped_short_sale(r: dict[str, Any], price: float, assumptions: dict[str, Any]) -> tuple[float, float]:
+    """L1 without its cap at the claim, at ``price``, with the row's investor rules (5.4); and the
+    scale of its terms (for the float tolerance)."""
+    rules = {x["investor_type"]: x for x in params.investor_rules().to_dicts()}.get(r["investor_type"] or "", {})
+    pick = lambda name: rules.get(name) if rules.get(name) is not None else assumptions.get(  # noqa: E731
+        name, assumption_specs()[name].value)
+    rate, tss = assumptions["lender_discount_rate"], assumptions["short_sale_months"]
+    # v(Tss) = (1 + rate)^(−Tss/12); a(Tss) = (1 − v)/j, j = (1 + rate)^(1/12) − 1, or Tss at j = 0
+    # (and at a subnormal j, whose quotient has lost its digits).
+    j = math.expm1(math.log1p(rate) / 12)
+    v = math.exp(-tss * math.log1p(j))
+    a = tss if j < sys.float_info.min else -math.expm1(-tss * math.log1p(j)) / j
+    advances = r["property_tax_annual"] / 12 + r["insurance_annual"] / 12 + r["hoa_monthly"]
+    junior = min(r["second_lien_balance"], pick("junior_lien_payoff_cap"))
+    relocation = pick("relocation_assistance") if r["occupancy"] == "primary" else 0.0
+    scale = advances * a + (junior + relocation) * v + abs(price) * v
+    return (price * (1 - r["selling_cost_rate"]) - junior - relocation) * v - advances * a, scale
 
 
 @PROPERTY_SETTINGS
 @given(rows_st(), assumptions_st())
 def test_l1_l8_lender_properties(rows, assumptions):
     results = evaluate(frame(*rows), as_of=AS_OF, assumptions=assumptions).to_dicts()
-    rate = assumptions["lender_discount_rate"]
-    tss = assumptions["short_sale_months"]
-    # v(Tss) = (1 + rate)^(−Tss/12); a(Tss) = (1 − v)/j, j = (1 + rate)^(1/12) − 1, or Tss at j = 0
-    # (expm1/log1p: the same numbers without cancellation at a tiny rate).
-    j = math.expm1(math.log1p(rate) / 12)
-    v = math.exp(-tss * math.log1p(j))
-    a = tss if j == 0 else -math.expm1(-tss * math.log1p(j)) / j
     for r in results:
         claim = r["first_lien_balance"] + r["arrears"]
         assert r["claim"] == claim
-        assert r["pv_short_sale"] <= claim
-        assert r["pv_foreclosure"] <= claim
-        eligible = r["second_lien_balance"] == 0
-        assert r["dil_eligible"] is eligible and (r["pv_deed_in_lieu"] is None) is (not eligible)
-        if eligible:
-            assert r["pv_deed_in_lieu"] <= claim
-        # every lender value finite (and defined where SPEC defines it)
-        for key in schema.LENDER_OUTPUTS:
-            value = r[key]
-            if value is None:
-                assert key in {"pv_deed_in_lieu", "lender_loss_deed_in_lieu", "lender_severity_deed_in_lieu",
-                               "days_to_foreclosure_sale"} or (key.startswith("lender_severity_") and claim == 0), key
-            elif isinstance(value, float):
-                assert math.isfinite(value), (key, value)
-        # L7: best option holds the largest pv
-        pvs = {x: r[f"pv_{x}"] for x in schema.LENDER_OPTIONS if r[f"pv_{x}"] is not None}
-        assert pvs[r["lender_best_option"]] == max(pvs.values())
-        # L8: at price = min_acceptable_offer, L1 without its cap returns alt = max(pv_fc, pv_dil).
-        advances = r["property_tax_annual"] / 12 + r["insurance_annual"] / 12 + r["hoa_monthly"]
-        junior = min(r["second_lien_balance"], assumptions["junior_lien_payoff_cap"])
-        relocation = assumptions["relocation_assistance"] if r["occupancy"] == "primary" else 0.0
+        assert (r["pv_deed_in_lieu"] is None) is (not r["dil_eligible"])
+        assert not r["dil_eligible"] or r["underwater"]
+        # every lender value finite where defined
+        for key in schema.LENDER_OUTPUTS + schema.MODIFICATION_OUTPUTS:
+            if isinstance(r[key], float):
+                assert math.isfinite(r[key]), (key, r[key])
+        if claim == 0:
+            assert r["lender_best_option"] is None and r["offer_status"] is None
+            continue
+        # L7/L10: the chosen option is always feasible, and no feasible liquidation is worth more
+        best = r["lender_best_option"]
+        assert best == "foreclosure" or r[FEASIBLE[best]], best
+        # M6: pv_modification is null exactly when the loan is not eligible
+        assert (r["pv_modification"] is None) is (not r["mod_eligible"])
+        # L8: at min_acceptable_offer (no investor floor binding) the short sale equals its best
+        # alternative within a cent (plus float64 rounding of the largest term near the 1e12 bound).
+        pvs = [r["pv_foreclosure"]] + ([r["pv_deed_in_lieu"]] if r["deed_in_lieu_feasible"]
+                                       and r["pv_deed_in_lieu"] is not None else [])
+        alt = max(pvs)
         price = r["min_acceptable_offer"]
-        uncapped = (price * (1 - r["selling_cost_rate"]) - junior - relocation) * v - advances * a
-        alt = max(pvs[x] for x in ("foreclosure", "deed_in_lieu") if x in pvs)
-        # 1 cent, plus float64 rounding of the largest term (a few ulps; only matters near the 1e12
-        # money bound, where a cent is below float64 resolution after dividing by v(Tss)).
-        scale = abs(alt) + advances * a + (junior + relocation) * v + abs(price) * v
-        assert uncapped == pytest.approx(alt, abs=CENT + 16 * 2.0 ** -52 * scale)
-        assert r["offer_acceptable"] is (r["short_sale_price"] >= price)
+        uncapped, scale = _uncapped_short_sale(r, price, assumptions)
+        assert uncapped >= alt - CENT - 16 * 2.0 ** -52 * (scale + abs(alt))
+        floor_share = assumptions.get("min_net_proceeds_share")
+        if floor_share is None and r["investor_type"] != "fha":
+            assert uncapped == pytest.approx(alt, abs=CENT + 16 * 2.0 ** -52 * (scale + abs(alt)))
+        # L8: the offer's status
+        offer = r["short_sale_offer"]
+        if offer is None:
+            assert r["offer_status"] == "none" and r["offer_acceptable"] is None and r["counter_offer"] is None
+        else:
+            accept = round(offer, 2) >= round(price, 2)
+            assert r["offer_status"] == ("accept" if accept else "counter")
+            assert r["offer_acceptable"] is accept
+            if not accept:
+                assert r["counter_offer"] >= round(price, 2) and r["counter_offer"] % 100 == 0
+        # M7
+        assert 0.0 <= r["keep_home_probability"] <= 1.0
+        assert r["keeps_home"] is (best == "modification")

@@ -153,3 +153,25 @@ def test_duplicates_across_files(tmp_path):
         ("b.csv", 1, ["property_id: duplicate id (2 rows): ' P1 '"]),
     ]
     assert result.accepted["property_id"].to_list() == ["P2", "p2"]  # case-sensitive
+
+
+def test_m8_5_4_5_5_lender_inputs_rejected_with_column_and_value(tmp_path):
+    """Issue 16 bad input: income ≤ 0, an unknown investor_type, a per-row assumption out of its
+    bounds (SPEC 5.5), prior_modifications not whole: each a reason naming the column and value."""
+    path = tmp_path / "lender.csv"
+    head = "property_id,state,occupancy,market_value,purchase_price,purchase_date,first_lien_balance,"
+    path.write_text(
+        head + "monthly_gross_income,investor_type,reo_discount,prior_modifications,mod_term_months\n"
+        "OK,TX,primary,200000,150000,2020-01-01,100000,5000,FHA,0.3,1,480\n"
+        "INC,TX,primary,200000,150000,2020-01-01,100000,0,,,,\n"
+        "INV,TX,primary,200000,150000,2020-01-01,100000,,bank,,,\n"
+        "BND,TX,primary,200000,150000,2020-01-01,100000,,,0.95,,\n"
+        "PRI,TX,primary,200000,150000,2020-01-01,100000,,,,1.5,480.5\n", encoding="utf-8")
+    result = validate(ingest([path], duckdb.connect(), as_of=AS_OF), as_of=AS_OF)
+    reasons = dict(zip(result.rejects["property_id"].to_list(), result.rejects["reasons"].to_list()))
+    assert result.rows_accepted == 1
+    assert reasons["INC"] == ["monthly_gross_income: must be > 0: '0'"]
+    assert reasons["INV"][0].startswith("investor_type: not one of ") and reasons["INV"][0].endswith(": 'bank'")
+    assert reasons["BND"] == ["reo_discount: must be ≤ 0.9: '0.95'"]
+    assert reasons["PRI"] == ["prior_modifications: not a whole number: '1.5'",
+                              "mod_term_months: not a whole number: '480.5'"]

@@ -12,6 +12,9 @@ Two stages:
    signatures into one ``with_columns`` per layer (see engine/graph.py, "How to add a rule").
    Only the producers of the requested ``columns`` run.
 
+Before the defaults, ``assumptions.resolve`` gives each assumption set per row or by investor
+(SPEC 5.4/5.5) its column; the graph then passes that column, not the float, to the rules.
+
 Between the stages the frame is "wide": the schema columns after defaults, the state facts of
 ``data/states.csv`` (``judicial``, ``foreclosure_days``, ``foreclosure_legal_cost``,
 ``purchase_money_nonrecourse``, ``short_sale_nonrecourse``), the tax parameters of the row's
@@ -27,6 +30,7 @@ from typing import Any, Mapping, Sequence
 import polars as pl
 
 from dispo import params, schema
+from dispo.engine import assumptions as row_assumptions
 from dispo.engine import defaults, graph
 from dispo.params import Assumptions
 
@@ -56,6 +60,7 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     keep = [c for c in lf.collect_schema().names() if c in schema.NAMES or c in schema.LINEAGE_COLUMNS]
     lf = defaults.with_all_columns(lf.select(keep))
     lf = _attach(lf, params.state_frame(), ["state"])
+    lf = row_assumptions.resolve(lf, assumptions, given=keep, cfg=cfg)  # SPEC 5.4/5.5
     lf = defaults.apply_defaults(lf, as_of=as_of, assumptions=assumptions, cfg=cfg)
     lf = _attach(lf, params.tax_param_frame(), ["tax_year", "filing_status"])
     lf = _attach(lf, params.state_tax_frame(), ["state", "tax_year"])  # T13
@@ -92,7 +97,7 @@ def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None) -> p
     """docs/spec.md section 7 ``results``: lineage, the input columns after defaults, extra input columns
     carried through unchanged, then exactly the outputs of sections 3–6."""
     lineage = [c for c in schema.LINEAGE_COLUMNS if c in wide.columns]
-    out = wide.select(*lineage, *schema.NAMES)
+    out = wide.select(*lineage, *(c for c in schema.NAMES if c in wide.columns))  # per-row assumptions: if given
     if original is not None:
         extras = [c for c in original.columns if c not in schema.NAMES and c not in schema.LINEAGE_COLUMNS]
         if extras:

@@ -26,6 +26,8 @@ def with_all_columns(frame: pl.LazyFrame) -> pl.LazyFrame:
     present = set(frame.collect_schema().names())
     exprs = []
     for c in schema.COLUMNS:
+        if c.name in schema.ASSUMPTION_NAMES and c.name not in present:
+            continue  # SPEC 5.5: an assumption not given per row stays a float (engine/assumptions.py)
         t = POLARS_TYPES[c.dtype]
         exprs.append(pl.col(c.name).cast(t) if c.name in present else pl.lit(None, dtype=t).alias(c.name))
     return frame.with_columns(exprs)
@@ -94,6 +96,11 @@ def monthly_pi(first_lien_balance: pl.Expr, interest_rate: pl.Expr, remaining_te
     return pl.col("monthly_pi").fill_null(pl.when(i == 0).then(first_lien_balance / n).otherwise(amortizing))
 
 
+def _assumption(frame: pl.LazyFrame, assumptions: Assumptions, name: str) -> pl.Expr | float:
+    """An assumption's per-row column when the frame has one (SPEC 5.5), else its value."""
+    return pl.col(name) if name in frame.collect_schema().names() else assumptions[name]
+
+
 def apply_defaults(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions,
                    cfg: Mapping[str, Any]) -> pl.LazyFrame:
     """Every column of the schema present and every default applied (docs/spec.md section 1).
@@ -110,7 +117,7 @@ def apply_defaults(frame: pl.LazyFrame, *, as_of: date, assumptions: Assumptions
             tax_year(as_of),
             months_lived_last_5y(col("occupancy"), col("purchase_date"), as_of),
             qpri_balance(col("occupancy"), col("first_lien_balance")),
-            rent_monthly(col("occupancy"), col("market_value"), assumptions["imputed_rent_yield"]),
+            rent_monthly(col("occupancy"), col("market_value"), _assumption(frame, assumptions, "imputed_rent_yield")),
             monthly_pi(col("first_lien_balance"), col("interest_rate"), col("remaining_term_months")),
         )
     )

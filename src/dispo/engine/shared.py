@@ -14,6 +14,7 @@ import polars as pl
 
 from dispo import params
 from dispo.engine.dates import months_between
+from dispo.engine.numerics import as_expr
 
 # Figures of law, from data/statute.toml (each with its legal reference there).
 #: §121(c) hardships of S3 (Treas. Reg. 1.121-3: employment change, health, unforeseen circumstances).
@@ -164,16 +165,19 @@ def short_sale_price(short_sale_offer: pl.Expr, market_value: pl.Expr, short_sal
     return short_sale_offer.fill_null(market_value * (1 - short_sale_discount))
 
 
-def relocation(occupancy: pl.Expr, relocation_assistance: float) -> pl.Expr:
+def relocation(occupancy: pl.Expr, relocation_assistance: pl.Expr | float) -> pl.Expr:
     """SPEC 3 (relocation): for a primary home, the relocation_assistance paid to a borrower who
     leaves by short sale or deed-in-lieu (the investor's, section 5.4), else 0 ($; read by T2, T3,
     L1, L5, L8 and B1)."""
-    return pl.when(occupancy == "primary").then(pl.lit(relocation_assistance)).otherwise(0.0)
+    return pl.when(occupancy == "primary").then(as_expr(relocation_assistance)).otherwise(0.0)
 
 
-def dil_eligible(second_lien_balance: pl.Expr) -> pl.Expr:
-    """L5: a deed-in-lieu only when there is no second lien (second_lien_balance = 0)."""
-    return second_lien_balance == 0
+def dil_eligible(underwater: pl.Expr, second_lien_balance: pl.Expr,
+                 dil_with_junior_release: pl.Expr | float) -> pl.Expr:
+    """L5: underwater (a borrower with equity sells instead) and either no second lien or an investor
+    that releases the junior lien for junior_payoff (dil_with_junior_release)."""
+    release = as_expr(dil_with_junior_release).cast(pl.Boolean)
+    return underwater & ((second_lien_balance == 0) | release)
 
 
 # --- wiring (engine/graph.py) ---------------------------------------------------------------------
