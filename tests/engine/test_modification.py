@@ -289,3 +289,16 @@ def test_m_properties(rows, assumptions):
             assert r["modification_feasible"] and round(r["pv_modification"], 2) >= round(r["pv_no_modification"], 2)
         elif r["mod_eligible"] and r["modification_feasible"]:
             assert round(r["pv_modification"], 2) < round(r["pv_no_modification"], 2)
+
+
+def test_5_5_an_all_null_assumption_column_is_no_row_value():
+    # A file carrying an empty reo_discount column: the pipeline's 0.30 applies (reo_net(Treo) of
+    # the BASE loan at 6 months' marketing: 220,000·0.70·0.92 = 141,680; Tfc 10, Treo 16:
+    # pv_fc = 141,680 − 2,000 − 150·6 = 138,780); a null cell among values too.
+    empty = pl.DataFrame([case(property_id="E")]).with_columns(pl.lit(None, dtype=pl.Float64).alias("reo_discount"))
+    typed = frame(case()).select(empty.columns[:-1]).hstack(empty.select("reo_discount"))
+    r = evaluate(typed, as_of=AS_OF, assumptions={**NO_DISCOUNT, "reo_discount": 0.3}).to_dicts()[0]
+    assert r["pv_foreclosure"] == approx(138780.0)
+    mixed = run(case(property_id="N"), case(property_id="V", reo_discount=0.27), reo_discount=0.3)
+    assert mixed[0]["pv_foreclosure"] == approx(138780.0)
+    assert mixed[1]["pv_foreclosure"] == approx(144852.0)   # the row's own 0.27

@@ -57,7 +57,8 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     assumptions = assumptions or Assumptions.from_overrides()
     cfg = dict(cfg_defaults or {})
     lf = frame.lazy()
-    keep = [c for c in lf.collect_schema().names() if c in schema.NAMES or c in schema.LINEAGE_COLUMNS]
+    keep = [c for c in lf.collect_schema().names() if (c in schema.NAMES or c in schema.LINEAGE_COLUMNS)
+            and not _no_row_value(frame, c)]
     lf = defaults.with_all_columns(lf.select(keep))
     lf = _attach(lf, params.state_frame(), ["state"])
     lf = row_assumptions.resolve(lf, assumptions, given=keep, cfg=cfg)  # SPEC 5.4/5.5
@@ -69,6 +70,15 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
         wanted = set(columns)
         lf = lf.select(n for n in lf.collect_schema().names() if n in wanted)
     return lf
+
+
+def _no_row_value(frame: pl.DataFrame | pl.LazyFrame, column: str) -> bool:
+    """A per-row assumption column (or investor_type) of an in-memory frame that is null in every
+    row: no row value applies (SPEC 5.5), so the assumption stays a float (a generated or
+    template file carries every schema column). Null counts are metadata: no scan."""
+    if not isinstance(frame, pl.DataFrame) or (column not in schema.ASSUMPTION_NAMES and column != "investor_type"):
+        return False
+    return frame.height > 0 and frame[column].null_count() == frame.height
 
 
 def _attach(lf: pl.LazyFrame, table: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
