@@ -32,7 +32,9 @@ def test_outputs_are_results_columns_in_input_order():
     df = typed_frame([row(property_id="B"), row(property_id="A", occupancy="rental")])
     out = dispo.evaluate(df, as_of=AS_OF)
     assert out["property_id"].to_list() == ["B", "A"]
-    assert list(out.columns) == list(schema.NAMES) + list(schema.RESULT_OUTPUTS)
+    # SPEC 5.5: a per-row assumption column is in the results only when the input gives it
+    inputs = [n for n in schema.NAMES if n not in schema.ASSUMPTION_NAMES]
+    assert list(out.columns) == inputs + list(schema.RESULT_OUTPUTS)
 
 
 def test_as_of_string_assumptions_and_defaults_apply():

@@ -59,7 +59,9 @@ def test_exit_0_writes_every_output(work):
         assert (out / name).is_file(), name
     results = pl.read_parquet(out / "results.parquet")
     # SPEC 7: after the input columns, exactly the outputs of sections 3–6, in order.
-    outputs = results.columns[len(schema.LINEAGE_COLUMNS) + len(schema.NAMES):]
+    # (SPEC 5.5: a per-row assumption column is among the inputs only when the file gives it)
+    inputs = [n for n in schema.NAMES if n not in schema.ASSUMPTION_NAMES or n in results.columns]
+    outputs = results.columns[len(schema.LINEAGE_COLUMNS) + len(inputs):]
     assert outputs == list(schema.RESULT_OUTPUTS)
     assert results.columns[:2] == ["source_file", "row_number"]
     holdings = pl.read_parquet(out / "investor_worklist.parquet")
