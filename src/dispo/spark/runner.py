@@ -327,7 +327,8 @@ def evaluate(spark: Any, cfg: PipelineConfig, ing: Ingested, work: Path) -> tupl
     from pyspark.sql import functions as F
 
     files = {f.key: P.FileRef(f.name, f.index, f.kind, tuple(f.columns)) for f in ing.files}
-    ctx = P.EvalContext(as_of=cfg.as_of, assumptions=dict(cfg.assumptions.values), defaults=dict(cfg.defaults),
+    # the pipeline's overrides (switches as true/false, no default-less None): what from_overrides takes
+    ctx = P.EvalContext(as_of=cfg.as_of, assumptions=cfg.assumptions.overrides(), defaults=dict(cfg.defaults),
                         columns=tuple(ing.columns), files=files,
                         chunk_rows=int(os.environ.get("DISPO_SPARK_CHUNK_ROWS", P.DEFAULT_CHUNK_ROWS)))
     out_polars = P.output_schema(ctx)
