@@ -328,7 +328,7 @@ def explain(
             table.add_column("value", justify="right", no_wrap=True)
             table.add_column("formula", overflow="fold", ratio=1)
             for st in section.steps:
-                value = ex.format_value(st.column, st.value, st.formula) + (" (default)" if st.note else "")
+                value = ex.format_value(st.column, st.value, st.formula) + (f" ({st.note})" if st.note else "")
                 table.add_row(Text(st.rule), Text(st.column), Text(printable(value)), Text(st.formula, style="dim"))
             out.print(table)
         return 0
