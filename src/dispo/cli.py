@@ -84,6 +84,21 @@ EngineOpt = Annotated[Optional[Engine], typer.Option(
     "--engine", help="local: this process (DuckDB + Polars); spark: Spark, for inputs too big for one machine "
                      "(needs `pip install 'dispo[spark]'` and Java 17+; docs/scale-out.md). Instead of `engine`.",
     show_default=False)]
+SparkMasterOpt = Annotated[Optional[str], typer.Option(
+    "--spark-master", help="The Spark master URL (local[4], spark://host:7077, yarn …) for --engine spark "
+                           "(implied), instead of $DISPO_SPARK_MASTER (default local[*]).", show_default=False)]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Also show Spark's own log (JVM, log4j) on stderr; by default it goes to "
+                            "output_dir/spark.log.")]
+
+
+def _spark_options(spark_master: Optional[str], verbose: bool) -> None:
+    """--spark-master and -v reach dispo.spark.session as the environment variables it reads
+    (DISPO_SPARK_MASTER, DISPO_SPARK_VERBOSE), which a scheduler may also set."""
+    if spark_master:
+        os.environ["DISPO_SPARK_MASTER"] = spark_master
+    if verbose:
+        os.environ["DISPO_SPARK_VERBOSE"] = "1"
 
 
 def _guard(fn: Callable[[], int]) -> None:
@@ -178,7 +193,8 @@ def _print_rejects(outcome, limit: int = 10) -> None:
 
 @app.command()
 def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, as_of: AsOfOpt = None,
-        quiet: QuietOpt = False, log_format: LogOpt = LogFormat.human, engine: EngineOpt = None) -> None:
+        quiet: QuietOpt = False, log_format: LogOpt = LogFormat.human, engine: EngineOpt = None,
+        spark_master: SparkMasterOpt = None, verbose: VerboseOpt = False) -> None:
     """Run a pipeline: load the inputs into DuckDB, validate them, evaluate every row, write the reports.
 
     Outputs (in the pipeline's output_dir, replaced atomically; docs/spec.md section 7): report.xlsx and the
@@ -190,6 +206,9 @@ def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, a
     rerun for the same as_of replaces that run.
     """
     as_json = log_format == LogFormat.json
+    _spark_options(spark_master, verbose)
+    if spark_master and engine is None:  # a master only means something to the Spark engine
+        engine = Engine.spark
 
     def go() -> int:
         from dispo.run import run_pipeline

@@ -23,13 +23,19 @@ def _spark_missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark_installed() -> None:
+    """Skips, with the reason, unless pyspark and Java 17+ are there (for tests that start Spark
+    in another process: the CLI, a standalone cluster)."""
     missing = _spark_missing()
     if missing:
         pytest.skip(f"Spark tests need pyspark and Java 17+: {missing}")
-    from dispo.spark.session import _quiet_pyspark_warnings
 
-    _quiet_pyspark_warnings()
+
+@pytest.fixture(scope="session")
+def spark(spark_installed):
+    from dispo.spark.session import quiet_pyspark_warnings
+
+    quiet_pyspark_warnings()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 

@@ -29,10 +29,11 @@ LINEAGE = ["source_file", "row_number"]
 
 
 def spark_results(outcome) -> pl.DataFrame:
-    """results/ (Parquet parts, each sorted by file and row) as one frame sorted by lineage."""
-    parts = sorted((outcome.output_dir / "results").glob("part-*.parquet"))
-    assert parts
-    return pl.read_parquet(parts, glob=False).sort(LINEAGE)
+    """results.parquet/ (Parquet parts, each sorted by file and row), read by its name as one frame
+    sorted by lineage."""
+    path = outcome.output_dir / "results.parquet"
+    assert path.is_dir() and sorted(path.glob("part-*.parquet"))
+    return pl.read_parquet(path).sort(LINEAGE)
 
 
 def assert_same(got: pl.DataFrame, want: pl.DataFrame) -> None:
@@ -78,7 +79,6 @@ def test_same_outcome(run, case):
 def test_results_equal(run, case):
     local, spark_run = run(CASES[case][0], case, **CASES[case][1])
     want = pl.read_parquet(local.output_dir / "results.parquet")
-    assert not (spark_run.output_dir / "results.parquet").exists()
     assert_same(spark_results(spark_run), want.sort(LINEAGE))
 
 
@@ -129,9 +129,33 @@ def test_outputs_and_work_dir(run):
     _, spark_run = run(CASES["lender"][0], "lender")
     out = spark_run.output_dir
     names = {p.name for p in out.iterdir()}
-    assert {f"{t}.{x}" for t in REPORTS for x in ("csv", "parquet")} | {"summary.json", "results"} <= names
+    assert {f"{t}.{x}" for t in REPORTS for x in ("csv", "parquet")} | {"summary.json", "results.parquet"} <= names
     assert not [n for n in names if n.startswith(".dispo-spark-") or n.startswith(".staging-")]
-    assert (out / "results" / "_SUCCESS").exists()
+    assert "results" not in names
+    # only Parquet parts in it: Spark's _SUCCESS and checksum files are removed
+    assert {p.suffix for p in (out / "results.parquet").iterdir()} == {".parquet"}
+
+
+def test_results_parquet_directory_is_read_by_every_documented_reader(run, spark):
+    """README: results.parquet of a Spark run is a directory of parts; Polars, pandas, DuckDB and
+    Spark read it by that name, as they read a local run's file."""
+    import duckdb
+    import pandas as pd
+
+    local, spark_run = run(CASES["lender"][0], "lender")
+    path = spark_run.output_dir / "results.parquet"
+    want = pl.read_parquet(local.output_dir / "results.parquet").sort(LINEAGE)
+    readers = {
+        "polars": lambda: pl.read_parquet(path),
+        "pandas": lambda: pl.from_pandas(pd.read_parquet(path)),
+        "duckdb": lambda: duckdb.sql(f"SELECT * FROM read_parquet('{path}')").pl(),
+        "spark": lambda: pl.from_arrow(spark.read.parquet(str(path)).toArrow()),
+    }
+    for name, read in readers.items():
+        got = read()
+        assert got.height == want.height and got.columns == want.columns, name
+        assert_same(got.select(LINEAGE + ["property_id", "lender_savings_vs_foreclosure"]).sort(LINEAGE),
+                    want.select(LINEAGE + ["property_id", "lender_savings_vs_foreclosure"]))
 
 
 # --- a multi-file run of edge cases, in many small Spark splits -------------------------------------
@@ -215,5 +239,5 @@ def test_a_problem_found_in_a_partition_is_one_line(spark, tmp_path):
     with pytest.raises(DispoError) as info:
         run_pipeline(config.load(pipeline))
     assert str(info.value).startswith("amb.csv: row 1: a quote opens") and "\n" not in str(info.value)
-    assert not (tmp_path / "out" / "results").exists()
+    assert not (tmp_path / "out" / "results.parquet").exists()
     assert not list((tmp_path / "out").glob(".dispo-spark-*"))

@@ -281,7 +281,7 @@ def number_lines(batches: Iterable[pa.RecordBatch], plan: Mapping[tuple[str, int
 
 # --- evaluation --------------------------------------------------------------------------------------
 
-def _chunks(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+def chunks(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
     """Batches regrouped into tables of about ``rows`` rows (the engine's per-call overhead is
     amortised over a chunk, whatever Spark's Arrow batch size)."""
     pending: list[pa.RecordBatch] = []
@@ -391,17 +391,26 @@ def parquet_raw(rows: pa.Table, ctx: EvalContext) -> pl.DataFrame:
     return raw.with_columns(pl.col(SRC).replace_strict(names, return_dtype=pl.String))
 
 
-def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
-    """The common tail: raw text → typed (the ingest's SQL) → row checks → engine → output rows."""
-    raw = raw.cast(raw_frame_schema(ctx.columns)).sort(SRC, RN).with_row_index(ROW)
+def checked_rows(raw: pl.DataFrame, columns: tuple[str, ...], as_of: date
+                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.Series]:
+    """Raw text → typed (the ingest's SQL) → row checks. Returns (raw, typed, reasons, checked), the
+    first two with ``_ROW`` (their position in (source_file, row_number) order); ``reasons`` and
+    ``checked`` as :func:`checks.row_reasons` gives them."""
+    raw = raw.cast(raw_frame_schema(columns)).sort(SRC, RN).with_row_index(ROW)
     con = duckdb.connect(config={"threads": 1})
     try:
         con.register("raw_rows", raw.drop(ROW))
-        typed = con.sql(typed_select("raw_rows", list(ctx.columns), ROW_ERROR)).pl()
+        typed = con.sql(typed_select("raw_rows", list(columns), ROW_ERROR)).pl()
     finally:
         con.close()
     typed = typed.sort(SRC, RN).with_row_index(ROW)
-    reasons, checked = checks.row_reasons(typed, raw, ctx.as_of)
+    reasons, checked = checks.row_reasons(typed, raw, as_of)
+    return raw, typed, reasons, checked
+
+
+def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
+    """The common tail: raw text → typed (the ingest's SQL) → row checks → engine → output rows."""
+    raw, typed, reasons, checked = checked_rows(raw, ctx.columns, ctx.as_of)
 
     accepted = typed.join(reasons.select(ROW), on=ROW, how="anti", maintain_order="left")
     rows = accepted[ROW]
@@ -449,13 +458,13 @@ def _emit(frame: pl.DataFrame, ctx: EvalContext) -> Iterator[pa.RecordBatch]:
 
 def evaluate_csv_records(batches: Iterable[pa.RecordBatch], ctx: EvalContext) -> Iterator[pa.RecordBatch]:
     """mapInArrow function: CSV records (file, row_number, text) → evaluated rows."""
-    for chunk in _chunks(batches, ctx.chunk_rows):
+    for chunk in chunks(batches, ctx.chunk_rows):
         yield from _emit(evaluate_raw(csv_raw(chunk, ctx), ctx), ctx)
 
 
 def evaluate_parquet_rows(batches: Iterable[pa.RecordBatch], ctx: EvalContext) -> Iterator[pa.RecordBatch]:
     """mapInArrow function: Parquet rows (with file path and row index) → evaluated rows."""
-    for chunk in _chunks(batches, ctx.chunk_rows):
+    for chunk in chunks(batches, ctx.chunk_rows):
         yield from _emit(evaluate_raw(parquet_raw(chunk, ctx), ctx), ctx)
 
 
@@ -465,7 +474,7 @@ def tax_outcome_rows(batches: Iterable[pa.RecordBatch], out_schema: pa.Schema | 
                      chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pa.RecordBatch]:
     """mapInArrow function: accepted rows (property_id and the ``<d>_<quantity>`` columns, the
     wide-only ones under ``__dispo_wide__``) → the long tax_outcomes rows (``reports.tables``)."""
-    for chunk in _chunks(batches, chunk_rows):
+    for chunk in chunks(batches, chunk_rows):
         wide = pl.from_arrow(chunk)
         wide = wide.rename({c: c[len(WIDE_PREFIX):] for c in wide.columns if c.startswith(WIDE_PREFIX)})
         long = tables.tax_outcomes(wide).to_arrow()
@@ -488,7 +497,7 @@ def tax_outcome_schema(evaluated: pl.Schema) -> pl.Schema:
 
 
 __all__ = [
-    "EvalContext", "FileRef", "FileLines", "SplitStart", "csv_raw", "evaluate_csv_records",
+    "EvalContext", "FileRef", "FileLines", "SplitStart", "checked_rows", "chunks", "csv_raw", "evaluate_csv_records",
     "evaluate_parquet_rows", "evaluate_raw", "line_plan", "norm_uri", "number_lines", "output_schema",
     "parquet_raw", "split_stats", "tax_outcome_rows", "tax_outcome_schema",
 ]

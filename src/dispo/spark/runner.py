@@ -11,12 +11,12 @@ Stages (reported like the local runner's):
    checkpointed as Parquet in a work directory inside ``output_dir``.
 3. **validate**: the cross-row check in Spark: a ``groupBy`` of property_id finds the duplicated
    ids, every copy gets the reason with the count (a broadcast join, so the wide rows are not
-   shuffled); accepted rows are written by Spark as ``results/`` (Parquet parts, each sorted by
+   shuffled); accepted rows are written by Spark as ``results.parquet/`` (Parquet parts, each sorted by
    file and row), the rejects are sorted by (source_file, row_number) and collected; rows read =
    accepted + rejected is checked against the ingest's count.
 4. **write**: the driver ranks the worklists (narrow, docs/spec.md section 7) from the results it holds,
    reshapes tax_outcomes with the local code and writes every table and summary.json through
-   :func:`dispo.reports.write_outputs` (one atomic set; output_dir/failed for a gate-failed run). ``results/`` replaces the previous one right
+   :func:`dispo.reports.write_outputs` (one atomic set; output_dir/failed for a gate-failed run). ``results.parquet/`` replaces the previous one right
    after the set is committed.
 """
 
@@ -40,18 +40,24 @@ from dispo import schema, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
 from dispo.outcome import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, gate_failed, set_directory, timed
-from dispo.spark import checks, partition as P
+from dispo.spark import partition as P
+from dispo.spark.duplicates import ACCEPTED, duplicate_ids, split_accepted
+from dispo.spark.types import spark_schema
 from dispo.spark.session import require_spark, spark_session, sql_conf
 
 SRC, RN = schema.LINEAGE_COLUMNS
-RESULTS_DIR = "results"
+#: The results: a directory of Parquet parts under the name of the local engine's file (Polars,
+#: pandas/pyarrow, DuckDB and Spark each read the directory by that name).
+RESULTS_DIR = "results.parquet"
+#: Where an earlier version of the Spark engine wrote them (removed by a run, so only one is there).
+LEGACY_RESULTS_DIR = "results"
 WORK_PREFIX = ".dispo-spark-"
-ACCEPTED = "__dispo_accepted"
 #: Rows per partition of the evaluation, at most (more partitions only when there are more cores).
 DEFAULT_ROWS_PER_PARTITION = 200_000
 #: Duplicated ids joined to the evaluated rows by broadcast up to this many.
 BROADCAST_IDS = 1_000_000
-COPIES = "__dispo_copies"
+#: Spark's own log (the JVM's output) of the last run dispo started Spark for, in output_dir.
+SPARK_LOG = "spark.log"
 
 
 @dataclass
@@ -296,32 +302,6 @@ def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
 
 # --- 2. evaluate -----------------------------------------------------------------------------------------
 
-def _arrow_type(dtype: pl.DataType) -> Any:
-    import pyarrow as pa
-
-    simple = {pl.String: pa.string(), pl.Int64: pa.int64(), pl.Int32: pa.int32(), pl.Int16: pa.int16(),
-              pl.Int8: pa.int8(), pl.Float64: pa.float64(), pl.Float32: pa.float32(), pl.Boolean: pa.bool_(),
-              pl.Date: pa.date32()}
-    for k, v in simple.items():
-        if dtype == k:
-            return v
-    if isinstance(dtype, pl.List):
-        return pa.list_(_arrow_type(dtype.inner))
-    if isinstance(dtype, pl.Struct):
-        return pa.struct([(f.name, _arrow_type(f.dtype)) for f in dtype.fields])
-    raise TypeError(f"dispo: no Spark type for Polars {dtype}")  # pragma: no cover - engine types are simple
-
-
-def spark_schema(polars_schema: pl.Schema) -> tuple[Any, Any]:
-    """(Spark StructType, the Arrow schema Spark expects back from mapInArrow) for a Polars schema."""
-    import pyarrow as pa
-    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
-
-    arrow = pa.schema([(n, _arrow_type(t)) for n, t in polars_schema.items()])
-    struct = from_arrow_schema(arrow)
-    return struct, to_arrow_schema(struct)
-
-
 def evaluate(spark: Any, cfg: PipelineConfig, ing: Ingested, work: Path) -> tuple[pl.Schema, str]:
     """Runs the partition function over every record; writes the evaluated rows to ``work``."""
     from pyspark.sql import functions as F
@@ -375,32 +355,6 @@ def evaluate(spark: Any, cfg: PipelineConfig, ing: Ingested, work: Path) -> tupl
 
 # --- 3. validate (cross-row) ---------------------------------------------------------------------------
 
-def duplicate_ids(spark: Any, evaluated_uri: str) -> Any:
-    """property_id values held by more than one row (of the rows whose record could be split), with
-    their number of copies: a groupBy over one narrow column."""
-    from pyspark.sql import functions as F
-
-    return (spark.read.parquet(evaluated_uri).where(F.col(P.PID).isNotNull()).groupBy(P.PID)
-            .agg(F.count(F.lit(1)).alias(COPIES)).where(F.col(COPIES) > 1))
-
-
-def split_accepted(spark: Any, evaluated_uri: str, columns: list[str], dups: Any) -> Any:
-    """The evaluated rows with the duplicate-id reason added to every copy (in validation's order
-    of reasons) and ``__dispo_accepted``."""
-    from pyspark.sql import functions as F
-
-    before, after = checks.duplicate_message(0).split("0", 1)
-    raw_pid = F.col(P.RAW).getItem(columns.index(schema.UNIQUE_COLUMN))
-    reason = F.struct(
-        F.lit(checks.unique_rank()).cast("long").alias("rank"), F.lit(0).cast("long").alias("sub"),
-        F.concat(F.lit(f"{schema.UNIQUE_COLUMN}: {before}"), F.col(COPIES).cast("string"), F.lit(f"{after}: '"),
-                 F.coalesce(raw_pid, F.lit("")), F.lit("'")).alias("text"))
-    final = spark.read.parquet(evaluated_uri).join(dups, on=P.PID, how="left")
-    reasons = (F.when(F.col(COPIES).isNotNull(), F.array_sort(F.concat(F.col(P.REASONS), F.array(reason))))
-               .otherwise(F.col(P.REASONS)))
-    return final.withColumn(P.REASONS, reasons).withColumn(ACCEPTED, F.size(P.REASONS) == 0)
-
-
 # --- 4. write -------------------------------------------------------------------------------------------
 
 def _write(df: Any, directory: Path, *, checkpoint: bool = False) -> None:
@@ -423,17 +377,16 @@ def _read(parts: list[Path], polars_schema: dict[str, pl.DataType]) -> pl.DataFr
 
 
 def _replace_results(output_dir: Path, new: Path, work: Path) -> Path:
-    """Moves the new ``results/`` into place (the old one is removed; a results.parquet of an
-    earlier local run is removed too, so that only the current results are there)."""
+    """Moves the new ``results.parquet/`` into place: the previous results (a local run's file or
+    a Spark run's directory) go to ``work`` and are removed with it; so does a ``results/`` an
+    earlier version of this engine wrote. Spark's ``_SUCCESS`` marker and checksum files go."""
     target = output_dir / RESULTS_DIR
-    if target.exists() or target.is_symlink():
-        os.replace(target, work / "results.old")
+    for n, old in enumerate((target, output_dir / LEGACY_RESULTS_DIR)):
+        if old.exists() or old.is_symlink():
+            os.replace(old, work / f"results.old{n}")
+    for marker in [*new.glob(".*.crc"), new / "_SUCCESS"]:
+        marker.unlink(missing_ok=True)
     os.replace(new, target)
-    stale = output_dir / "results.parquet"
-    if stale.is_file():
-        stale.unlink()
-    for crc in target.glob(".*.crc"):
-        crc.unlink()
     return target
 
 
@@ -449,10 +402,10 @@ def _work_dir(output_dir: Path) -> Iterator[Path]:
 
 
 def run_pipeline_spark(cfg: PipelineConfig, reporter: Reporter | None = None) -> RunOutcome:
-    """Runs a pipeline on Spark; outputs as :func:`dispo.run.run_pipeline`'s, with ``results/``
-    (Parquet parts) in place of results.parquet."""
+    """Runs a pipeline on Spark; outputs as :func:`dispo.run.run_pipeline`'s, with
+    ``results.parquet`` a directory of Parquet parts."""
     require_spark()
-    with spark_session(f"dispo {cfg.name}") as spark, _spark_errors():
+    with spark_session(f"dispo {cfg.name}", cfg.output_dir / SPARK_LOG) as spark, _spark_errors():
         with sql_conf(spark, {"spark.sql.caseSensitive": "true"}):
             return _run(spark, cfg, reporter or SilentReporter())
 
@@ -484,11 +437,11 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
         rejects_schema = {SRC: pl.String, RN: pl.Int64, "reasons": pl.List(pl.String),
                           **{c: pl.String for c in ing.columns}}
         with timed(timings, reporter, "validate", "duplicate ids") as note:
-            # the cross-row check, then the split: results/ (Parquet parts) and the rejects
-            dups_df = duplicate_ids(spark, evaluated_uri)
+            # the cross-row check, then the split: results.parquet/ (Parquet parts) and the rejects
+            dups_df = duplicate_ids(spark.read.parquet(evaluated_uri))
             dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
             # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
-            final = split_accepted(spark, evaluated_uri, ing.columns,
+            final = split_accepted(spark.read.parquet(evaluated_uri), ing.columns,
                                    F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
             _write(final.where(F.col(ACCEPTED)).sortWithinPartitions(P.FILE_INDEX, RN)
                    .select(*[q(c) for c in result_cols]), work / RESULTS_DIR)
@@ -534,9 +487,9 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
             files = reports.write_outputs(written_to, results=results, tax_outcomes=tables.tax_outcomes(tax_wide),
                                           rejects=rejects, summary=summary, purpose=cfg.purpose,
                                           csv_outputs=cfg.csv_outputs, worklist_columns=cfg.worklist_columns,
-                                          with_results=False)  # results/ (Parquet parts) stands for it
+                                          with_results=False)  # results.parquet/ (Parquet parts) stands for it
             files.append(_replace_results(written_to, work / RESULTS_DIR, work))
-            note["detail"] = f"{len(files)} outputs (results/ in {summary['spark']['results_parts']} parts)"
+            note["detail"] = f"{len(files)} outputs (results.parquet/ in {summary['spark']['results_parts']} parts)"
     return RunOutcome(
         exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ing.rows_read, rows_accepted=accepted,
         rows_rejected=rejected, gate_failed=failed, summary=summary, results=results, rejects=tables.rejects(rejects),
