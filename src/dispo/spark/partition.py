@@ -106,7 +106,7 @@ class EvalContext:
     """Everything the evaluation partition function needs; pickled to the executors once."""
 
     as_of: date
-    assumptions: Mapping[str, float]
+    assumptions: Mapping[str, Any]             # the overrides (Assumptions.overrides())
     defaults: Mapping[str, Any]
     columns: tuple[str, ...]                     # every input column, union by name, first-seen order
     files: Mapping[str, FileRef]                 # by norm_uri
