@@ -33,7 +33,8 @@ def test_a_spark_run_prints_nothing_of_spark_on_stderr(spark_installed, tmp_path
     assert not [n for n in NOISE if n in proc.stdout], proc.stdout
     log = (out / "spark.log").read_text()
     assert "log4j" in log and "Your hostname" not in log  # the JVM wrote there; bound to 127.0.0.1
-    assert pl.read_parquet(out / "results.parquet").height == 12  # the run itself happened
+    cases = pl.read_csv(GOLDEN.parent / "cases.csv", infer_schema=False).height
+    assert pl.read_parquet(out / "results.parquet").height == cases  # the run itself happened
 
 
 def test_verbose_shows_sparks_own_output(spark_installed, tmp_path):
