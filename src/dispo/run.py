@@ -61,23 +61,8 @@ def batch_rows(chunk_rows: int) -> int:
 
 
 def _connect(cfg: PipelineConfig) -> duckdb.DuckDBPyConnection:
-    """The pipeline's database, read-write for the whole run: DuckDB's file lock refuses a second
-    run on the same database (issue: safe reruns)."""
-    path = cfg.database_path
-    for d, what in ((cfg.output_dir, "output directory"), (path.parent, "run database's directory")):
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as e:  # a file in the way, no permission ...
-            raise DispoError(f"{d}: cannot create the {what}: {e.strerror or e}") from None
-    try:
-        return duckdb.connect(str(path))
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            raise DispoError(f"{path}: another dispo run is using this database (a run is in progress); "
-                             "try again when it finishes") from None
-        raise DispoError(f"{path}: cannot open the run database: {e}") from None
-    except duckdb.Error as e:
-        raise DispoError(f"{path}: cannot open the run database: {e}") from None
+    """The pipeline's database, read-write for the whole run (:func:`dispo.store.connect`)."""
+    return store.connect(cfg.database_path, cfg.output_dir)
 
 
 #: Files a run writes into output_dir besides reports.OUTPUT_FILES (the atomic set's other members);

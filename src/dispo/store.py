@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import duckdb
@@ -307,3 +308,23 @@ def diff(con: duckdb.DuckDBPyConnection, pipeline: str, from_ref: str | None = N
 
 def runs_for(con: duckdb.DuckDBPyConnection, pipeline: str) -> Sequence[tuple]:
     return con.execute("SELECT run_id, status FROM runs WHERE pipeline = ? ORDER BY started", [pipeline]).fetchall()
+
+
+def connect(path: Path, output_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A run's database at ``path``, read-write for the whole run (both engines' runners): DuckDB's
+    file lock refuses a second run on the same database (issue: safe reruns). Creates
+    ``output_dir`` and the database's directory; every problem is one line."""
+    for d, what in ((output_dir, "output directory"), (path.parent, "run database's directory")):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a file in the way, no permission ...
+            raise DispoError(f"{d}: cannot create the {what}: {e.strerror or e}") from None
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise DispoError(f"{path}: another dispo run is using this database (a run is in progress); "
+                             "try again when it finishes") from None
+        raise DispoError(f"{path}: cannot open the run database: {e}") from None
+    except duckdb.Error as e:
+        raise DispoError(f"{path}: cannot open the run database: {e}") from None

@@ -25,9 +25,10 @@ def _staged(out: OutputSet, name: str) -> pl.LazyFrame:
 
 
 def readable_writers(*, purpose: str, worklist_columns: Sequence[str], rejects: pl.DataFrame, summary: Mapping[str, Any], files: Sequence[str],
-                     diff: pl.DataFrame, data_docs_href: str | None) -> list[Writer]:
+                     diff: pl.DataFrame, data_docs_href: str | None, results: pl.LazyFrame | None = None) -> list[Writer]:
     """diff.csv (the changes since the previous run), report.xlsx and report.html of a run of
-    ``purpose``; ``files``: the set's table files (the page links to them)."""
+    ``purpose``; ``files``: the set's table files (the page links to them). ``results``: the
+    results when the set does not stage them (the Spark engine's results.parquet/ parts)."""
     from dispo.reports.html import html_writer
     from dispo.reports.xlsx import RUN_MAX_ROWS, xlsx_writer
 
@@ -35,12 +36,12 @@ def readable_writers(*, purpose: str, worklist_columns: Sequence[str], rejects: 
         return {w.name: _staged(out, f"{w.name}.parquet") for w in worklists.for_purpose(purpose)}
 
     def write_xlsx(out: OutputSet) -> None:
-        xlsx_writer(results=_staged(out, "results.parquet"), rejects=rejects, summary=summary,
+        xlsx_writer(results=_staged(out, "results.parquet") if results is None else results, rejects=rejects, summary=summary,
                     max_rows=RUN_MAX_ROWS, purpose=purpose, worklist_columns=worklist_columns,
                     worklist_tables=staged_worklists(out))(out)
 
     def write_html(out: OutputSet) -> None:
-        html_writer(results=_staged(out, "results.parquet"), rejects=rejects, summary=summary,
+        html_writer(results=_staged(out, "results.parquet") if results is None else results, rejects=rejects, summary=summary,
                     data_docs_href=data_docs_href, files=(*files, "report.xlsx"), purpose=purpose,
                     worklist_columns=worklist_columns, worklist_tables=staged_worklists(out))(out)
 

@@ -40,7 +40,8 @@ from dispo import schema, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
 from dispo.outcome import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, gate_failed, set_directory, timed
-from dispo.spark import partition as P
+from dispo.reports.readable import readable_writers
+from dispo.spark import history, partition as P
 from dispo.spark.duplicates import ACCEPTED, duplicate_ids, split_accepted
 from dispo.spark.types import spark_schema
 from dispo.spark.session import require_spark, spark_session, sql_conf
@@ -401,16 +402,39 @@ def _work_dir(output_dir: Path) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _summary(spark: Any, cfg: PipelineConfig, ing: Ingested, results: pl.DataFrame, rejects: pl.DataFrame,
+             timings: dict[str, float], exit_code: int, run_id: str, started: float, changes: Any,
+             parts: int) -> dict:
+    """summary.json of a Spark run: a local run's, plus ``engine`` and ``spark``."""
+    from dispo import reports
+
+    inputs = [str(p) for p in cfg.inputs] + list(cfg.input_uris)
+    return reports.summary(
+        rows_read=ing.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
+        config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
+        exit_code=exit_code, pipeline=cfg.name, inputs=inputs, run_id=run_id,
+        extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+               "diff": changes.counts() if changes else None, "engine": "spark",
+               "spark": {"version": spark.version, "master": spark.sparkContext.master,
+                         "default_parallelism": spark.sparkContext.defaultParallelism,
+                         "results_parts": parts}},
+    )
+
+
 def run_pipeline_spark(cfg: PipelineConfig, reporter: Reporter | None = None) -> RunOutcome:
     """Runs a pipeline on Spark; outputs as :func:`dispo.run.run_pipeline`'s, with
     ``results.parquet`` a directory of Parquet parts."""
     require_spark()
-    with spark_session(f"dispo {cfg.name}", cfg.output_dir / SPARK_LOG) as spark, _spark_errors():
+    run_id = store.new_run_id(cfg.as_of)
+    # the run database first: a run already in progress stops this one before Spark starts
+    with history.recorded_run(cfg, run_id) as con, \
+            spark_session(f"dispo {cfg.name}", cfg.output_dir / SPARK_LOG) as spark, _spark_errors():
         with sql_conf(spark, {"spark.sql.caseSensitive": "true"}):
-            return _run(spark, cfg, reporter or SilentReporter())
+            return _run(spark, cfg, reporter or SilentReporter(), con, run_id)
 
 
-def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
+def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter, con: Any, run_id: str) -> RunOutcome:
     from pyspark.sql import functions as F
 
     from dispo import reports
@@ -462,6 +486,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
 
         failed = gate_failed(ing.rows_read, rejected, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
+        changes = history.changes_since_previous(con, cfg, run_id, results)
         with timed(timings, reporter, "write", str(cfg.output_dir)) as note:
             # tax_outcomes: the local reshaping (ordered by property_id, disposition) of the
             # accepted rows' <d>_<quantity> columns, read from the checkpoint.
@@ -470,26 +495,26 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter) -> RunOutcome:
                         .filter(pl.col(P.REASONS).list.len() == 0,
                                 ~pl.col(P.PID).is_in(dups[P.PID].implode()) if dups.height else pl.lit(True))
                         .select([pl.col(src).alias(c) for c, src in sources.items()]).collect())
-            inputs = [str(p) for p in cfg.inputs] + list(cfg.input_uris)
-            summary = reports.summary(
-                rows_read=ing.rows_read, results=results, rejects=rejects, as_of=cfg.as_of,
-                config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
-                exit_code=exit_code, pipeline=cfg.name, inputs=inputs, run_id=store.new_run_id(cfg.as_of),
-                extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
-                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-                       "engine": "spark",
-                       "spark": {"version": spark.version, "master": spark.sparkContext.master,
-                                 "default_parallelism": spark.sparkContext.defaultParallelism,
-                                 "results_parts": len(_parts(work / RESULTS_DIR))}},
-            )
+            summary = _summary(spark, cfg, ing, results, rejects, timings, exit_code, run_id, started, changes,
+                               len(_parts(work / RESULTS_DIR)))
             written_to = set_directory(cfg.output_dir, failed)
-            # the worklists are narrow: ranked on the driver from the results it holds
+            # the worklists are narrow: ranked on the driver from the results it holds; report.html,
+            # report.xlsx and diff.csv are the local run's writers, in the same atomic set
+            readable = readable_writers(
+                purpose=cfg.purpose, worklist_columns=cfg.worklist_columns, rejects=rejects, summary=summary,
+                files=reports.output_files(purpose=cfg.purpose, csv_outputs=cfg.csv_outputs),
+                diff=changes.table() if changes else store.EMPTY_DIFF, data_docs_href=None, results=results.lazy())
             files = reports.write_outputs(written_to, results=results, tax_outcomes=tables.tax_outcomes(tax_wide),
                                           rejects=rejects, summary=summary, purpose=cfg.purpose,
                                           csv_outputs=cfg.csv_outputs, worklist_columns=cfg.worklist_columns,
+                                          extra_writers=readable,
                                           with_results=False)  # results.parquet/ (Parquet parts) stands for it
             files.append(_replace_results(written_to, work / RESULTS_DIR, work))
             note["detail"] = f"{len(files)} outputs (results.parquet/ in {summary['spark']['results_parts']} parts)"
+        store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
+                         status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ing.rows_read,
+                         results=results, rows_accepted=accepted, rejects=rejects,
+                         versions=summary.get("versions", {}), extra_columns=cfg.worklist_columns)
     return RunOutcome(
         exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ing.rows_read, rows_accepted=accepted,
         rows_rejected=rejected, gate_failed=failed, summary=summary, results=results, rejects=tables.rejects(rejects),
