@@ -126,11 +126,17 @@ def test_golden_values_to_the_cent(run):
                 assert abs(row[key] - value) <= tol + 1e-9, (pid, key, row[key], value)
 
 
-def test_outputs_and_work_dir(run):
-    _, spark_run = run(CASES["lender"][0], "lender")
+@pytest.mark.parametrize("case", ["lender", "investor"])
+def test_outputs_and_work_dir(run, case):
+    """The same files as the local run's (its purpose's worklists, csv_outputs, report.html,
+    report.xlsx, diff.csv, the run history), but Data Docs; plus spark.log when dispo started Spark."""
+    local, spark_run = run(CASES[case][0], case)
     out = spark_run.output_dir
     names = {p.name for p in out.iterdir()}
-    assert {f"{t}.{x}" for t in REPORTS for x in ("csv", "parquet")} | {"summary.json", "results.parquet"} <= names
+    local_names = {p.name for p in local.output_dir.iterdir()}
+    assert {"report.html", "report.xlsx", "diff.csv", "dispo.duckdb", "results.parquet"} <= local_names
+    assert local_names - {"data_docs"} <= names
+    assert names - local_names <= {"spark.log"}
     assert not [n for n in names if n.startswith(".dispo-spark-") or n.startswith(".staging-")]
     assert "results" not in names
     # only Parquet parts in it: Spark's _SUCCESS and checksum files are removed
@@ -215,8 +221,11 @@ def test_edge_results_and_reports_identical(edge_run):
     local, spark_run = edge_run
     assert_same(spark_results(spark_run), pl.read_parquet(local.output_dir / "results.parquet").sort(LINEAGE))
     for table in REPORTS:
-        assert (spark_run.output_dir / f"{table}.csv").read_bytes() == \
-            (local.output_dir / f"{table}.csv").read_bytes(), table
+        written = (local.output_dir / f"{table}.csv").exists()  # purpose and csv_outputs decide
+        assert (spark_run.output_dir / f"{table}.csv").exists() == written, table
+        if written:
+            assert (spark_run.output_dir / f"{table}.csv").read_bytes() == \
+                (local.output_dir / f"{table}.csv").read_bytes(), table
 
 
 def test_a_file_problem_is_one_line_and_writes_nothing(spark, tmp_path):
