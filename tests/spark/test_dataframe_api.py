@@ -141,7 +141,7 @@ def test_the_documented_example_runs(spark, tmp_path):
     assert namespace["results"].count() == 200
     results = _to_polars(namespace["results"])
     want = (results.filter(pl.col("loss_mit_candidate"))
-            .sort(["lender_savings_vs_foreclosure", "property_id"], descending=[True, False]).head(10))
+            .sort(["lender_savings_vs_foreclosure", "property_id"], descending=[True, False], nulls_last=True).head(10))
     got = _to_polars(namespace["worklist"])
     assert got.height == want.height > 0
     assert got["property_id"].to_list() == want["property_id"].to_list()

@@ -65,6 +65,20 @@ def _check_types(df: Any) -> None:
                              f"expected {column.dtype}; parse text columns with dispo.spark.validate first")
 
 
+def _without_empty_row_assumptions(df: Any) -> Any:
+    """``df`` without the per-row assumption columns (and investor_type) that are null in every row:
+    no row value applies (SPEC 5.5), as :func:`dispo.evaluate` decides for its whole frame. One
+    count over those narrow columns."""
+    from pyspark.sql import functions as F
+
+    optional = [c for c in df.columns if c in schema.ASSUMPTION_NAMES or c == "investor_type"]
+    if not optional:
+        return df
+    counts = df.select(F.count(F.lit(1)).alias("__rows"), *[F.count(_col(c)).alias(c) for c in optional]).first()
+    empty = [c for c in optional if counts["__rows"] > 0 and counts[c] == 0]
+    return df.drop(*empty) if empty else df
+
+
 def evaluate(df: Any, *, as_of: date | str, assumptions: Mapping[str, float] | Assumptions | None = None,
              defaults: Mapping[str, Any] | None = None) -> Any:
     """Every output column of SPEC section 7 for a Spark DataFrame of **typed, valid** rows.
@@ -85,6 +99,7 @@ def evaluate(df: Any, *, as_of: date | str, assumptions: Mapping[str, float] | A
                  else Assumptions.from_overrides(dict(assumptions or {})).overrides())  # raises here, not in a task
     defaults = dict(defaults or {})
     _check_types(df)
+    df = _without_empty_row_assumptions(df)
     given = {f.name: f for f in df.schema.fields}
     out_polars = frames.evaluated_schema(to_arrow_schema(df.schema), as_of=as_of, assumptions=overrides,
                                          defaults=defaults)

@@ -1,8 +1,8 @@
 """The partition functions of the DataFrame API (:func:`dispo.spark.evaluate`, :func:`dispo.spark.validate`):
 pyarrow batches in, pyarrow batches out, no pyspark (tested on plain batches too).
 
-- :func:`evaluate_batches` runs ``dispo.engine.evaluate`` (``evaluate_wide`` + ``results_frame``, the
-  local engine's own code) on each chunk of typed rows.
+- :func:`evaluate_batches` runs ``dispo.engine.evaluate_wide`` + ``results_frame`` (the local
+  engine's own code, as ``dispo.engine.evaluate`` calls them) on each chunk of typed rows.
 - :func:`check_batches` turns each value into the ingest's text of it (as for a Parquet input:
   ``ingest.reader._parquet_text``), parses it with the ingest's SQL and runs the row checks of a run
   (:func:`dispo.spark.partition.checked_rows`); the duplicate-id check is Spark's (it spans
@@ -38,8 +38,7 @@ def evaluate_batches(batches: Iterable[pa.RecordBatch], *, as_of: date, assumpti
     :func:`dispo.evaluate` gives them. ``out_schema``: the Arrow schema Spark expects back."""
     overrides = Assumptions.from_overrides(dict(assumptions))
     for chunk in P.chunks(batches, chunk_rows):
-        frame = pl.from_arrow(chunk)
-        table = engine.evaluate(frame, as_of=as_of, assumptions=overrides, defaults=dict(defaults)).to_arrow()
+        table = _evaluate(pl.from_arrow(chunk), as_of, overrides, defaults).to_arrow()
         if out_schema is not None:
             table = table.select(out_schema.names).cast(out_schema)
         yield from table.to_batches()
@@ -50,8 +49,17 @@ def evaluated_schema(input_schema: pa.Schema, *, as_of: date, assumptions: Mappi
     """The Polars schema :func:`evaluate_batches` produces for rows of ``input_schema`` (the engine
     run on no rows)."""
     empty = pl.from_arrow(input_schema.empty_table())
-    return engine.evaluate(empty, as_of=as_of, assumptions=Assumptions.from_overrides(dict(assumptions)),
-                           defaults=dict(defaults)).schema
+    return _evaluate(empty, as_of, Assumptions.from_overrides(dict(assumptions)), defaults).schema
+
+
+def _evaluate(frame: pl.DataFrame, as_of: date, assumptions: Assumptions, defaults: Mapping[str, Any]) -> pl.DataFrame:
+    """``dispo.engine.evaluate`` of one chunk, its input handed over lazily: every chunk then has
+    the DataFrame's columns (in memory, the engine drops a per-row assumption column that is null
+    in every row of *its* frame; the driver drops those of the whole DataFrame, as dispo.evaluate
+    does, so a chunk must not drop more)."""
+    wide = engine.evaluate_wide(frame.lazy(), as_of=as_of, assumptions=assumptions, cfg_defaults=dict(defaults),
+                                columns=engine.RESULT_COLUMNS).collect()
+    return engine.results_frame(wide, frame)
 
 
 @dataclass(frozen=True)

@@ -450,6 +450,9 @@ def output_schema(ctx: EvalContext) -> pl.Schema:
 
 
 def _emit(frame: pl.DataFrame, ctx: EvalContext) -> Iterator[pa.RecordBatch]:
+    if ctx.out_schema is not None:  # a per-row assumption column null in every row of this chunk is
+        missing = [n for n in ctx.out_schema.names if n not in frame.columns]  # not in the engine's output
+        frame = frame.with_columns(pl.lit(None).alias(n) for n in missing)
     table = frame.to_arrow()
     if ctx.out_schema is not None:
         table = table.select(ctx.out_schema.names).cast(ctx.out_schema)
