@@ -18,11 +18,12 @@ from typing import Any, Mapping, Sequence
 
 from dispo import schema
 from dispo.errors import DispoError
+from dispo.ingest.options import InputOptions, input_options
 from dispo.params import AssumptionError, Assumptions
 
 PIPELINE_KEYS = {
     "name": "a name for the run, shown in reports",
-    "inputs": "input files (CSV or Parquet), relative to the pipeline file; globs allowed",
+    "inputs": "input files (CSV, .csv.gz, Parquet or .xlsx), relative to the pipeline file; globs allowed",
     "output_dir": "where outputs go, relative to the pipeline file",
     "as_of": "evaluation date YYYY-MM-DD (default: today)",
     "max_reject_fraction": "data-quality gate: exit 3 when rejects exceed this share of rows (default 0.05)",
@@ -32,13 +33,15 @@ PIPELINE_KEYS = {
                    "tax_outcomes.csv) or \"none\"; true/false mean all/none (docs/spec.md section 7)",
     "purpose": "\"lender\", \"investor\" or \"both\" (default): the worklists, sheets and report sections written",
     "worklist_columns": "extra input columns appended to the worklists (default none)",
+    "date_formats": "strptime patterns accepted for dates besides ISO YYYY-MM-DD, e.g. [\"%m/%d/%Y\"]",
+    "sheet": "the sheet of .xlsx inputs (default: the first)",
 }
 CSV_OUTPUTS = ("worklists", "all", "none")
 PURPOSES = ("lender", "investor", "both")
 ENGINES = ("local", "spark")
 #: An input given as a URI (s3a://, abfss://, hdfs://, dbfs:/ ...): read by the Spark engine only.
 _URI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/")
-SECTIONS = ("pipeline", "defaults", "assumptions")
+SECTIONS = ("pipeline", "columns", "defaults", "assumptions")
 DEFAULT_MAX_REJECT_FRACTION = 0.05
 
 
@@ -62,6 +65,7 @@ class PipelineConfig:
     csv_outputs: str = "worklists"  # CSV_OUTPUTS: which tables get a CSV twin (docs/spec.md section 7)
     purpose: str = "both"  # PURPOSES: which worklists, sheets and report sections a run writes
     worklist_columns: tuple[str, ...] = ()  # extra input columns appended to the worklists
+    input_options: InputOptions = field(default_factory=InputOptions)  # [columns], date_formats, sheet
 
     @property
     def database_path(self) -> Path:
@@ -76,6 +80,7 @@ class PipelineConfig:
             "max_reject_fraction": self.max_reject_fraction,
             "defaults": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in sorted(self.defaults.items())},
             "assumptions": dict(sorted(self.assumptions.values.items())),
+            **({"inputs_read": self.input_options.canonical()} if self.input_options != InputOptions() else {}),
         }
 
 
@@ -167,6 +172,31 @@ def _expand(patterns: Sequence[str], base: Path, where: str, engine: str) -> tup
     return expand_inputs(paths, base, where), tuple(dict.fromkeys(uris))
 
 
+def _output_dir(where: str, pipe: Mapping[str, Any], base: Path, override: str | None) -> Path:
+    """``--out`` (relative to the working directory), else ``output_dir`` (relative to the file)."""
+    if override is not None:
+        return (Path.cwd() / Path(override).expanduser()).resolve()
+    if "output_dir" not in pipe:
+        raise ConfigError(f"{where}: [pipeline] output_dir is missing (or pass --out)")
+    if not isinstance(pipe["output_dir"], str):
+        raise ConfigError(f"{where}: [pipeline] output_dir must be a path")
+    return (base / Path(pipe["output_dir"]).expanduser()).resolve()
+
+
+def _reading(where: str, raw: Mapping[str, Any], pipe: Mapping[str, Any], engine: str,
+             input_paths: Sequence[Path]) -> InputOptions:
+    """``[columns]``, ``date_formats`` and ``sheet`` (docs/spec.md section 2)."""
+    try:
+        reading = input_options(where, raw.get("columns"), pipe.get("date_formats"), pipe.get("sheet"))
+    except DispoError as e:
+        raise ConfigError(str(e)) from None
+    if engine == "spark" and (reading != InputOptions() or any(p.suffix.lower() in (".xlsx", ".xlsm")
+                                                                for p in input_paths)):
+        raise ConfigError(f"{where}: engine \"spark\" reads CSV and Parquet under dispo's own column names: "
+                          "[columns], date_formats, sheet and .xlsx inputs need engine \"local\"")
+    return reading
+
+
 def load(path: Path | str, *, inputs: Sequence[str] | None = None, output_dir: str | None = None,
          as_of: str | dt.date | None = None, today: dt.date | None = None,
          engine: str | None = None) -> PipelineConfig:
@@ -219,14 +249,7 @@ def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = No
             raise ConfigError(f"{where}: [pipeline] inputs must be a list of file paths")
         input_paths, input_uris = _expand(patterns, base, where, engine)
 
-    if output_dir is not None:
-        out = (cwd / Path(output_dir).expanduser()).resolve()
-    elif "output_dir" in pipe:
-        if not isinstance(pipe["output_dir"], str):
-            raise ConfigError(f"{where}: [pipeline] output_dir must be a path")
-        out = (base / Path(pipe["output_dir"]).expanduser()).resolve()
-    else:
-        raise ConfigError(f"{where}: [pipeline] output_dir is missing (or pass --out)")
+    out = _output_dir(where, pipe, base, output_dir)
 
     if as_of is not None:
         run_date = _as_date("--as-of", as_of)
@@ -259,12 +282,13 @@ def from_mapping(raw: Mapping[str, Any], *, base: Path, source: Path | None = No
         database = (base / Path(pipe["database"]).expanduser()).resolve()
 
     csv_outputs, purpose, worklist_columns = _output_keys(where, pipe)
+    reading = _reading(where, raw, pipe, engine, input_paths)
 
     name = pipe.get("name") or (source.stem if source else "pipeline")
     return PipelineConfig(name=str(name), source=source, inputs=input_paths, output_dir=out, as_of=run_date,
                           max_reject_fraction=float(fraction), defaults=defaults, assumptions=assumptions,
                           database=database, engine=engine, input_uris=input_uris, csv_outputs=csv_outputs,
-                          purpose=purpose, worklist_columns=worklist_columns)
+                          purpose=purpose, worklist_columns=worklist_columns, input_options=reading)
 
 
 def _output_keys(where: str, pipe: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:

@@ -344,7 +344,7 @@ def explain_from_pipeline(property_id: str, pipeline: Path, *, as_of: str | None
                          "(explain a finished run with --run DIR)")
     con = duckdb.connect()
     try:
-        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of)
+        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, options=cfg.input_options)
         typed = ingested.typed
         if "property_id" not in typed.columns:  # pragma: no cover - ingest requires it
             raise DispoError("the inputs have no property_id column")

@@ -111,7 +111,7 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
     gx_loader.start()
     n_files = len(cfg.inputs)
     with timed(timings, reporter, "ingest", f"{n_files} file{'s' * (n_files != 1)}") as note:
-        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, load_typed=False)
+        ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, load_typed=False, options=cfg.input_options)
         streamed = chunk_rows is not None and ingested.rows_read > chunk_rows
         if not streamed:
             ingested = ingested.with_typed()
@@ -246,6 +246,7 @@ def _run_local(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) 
         with _disk_full_is_one_line(cfg, lambda: chunks.rows), timed(timings, reporter, "write", str(written_to)) as note:
             summary = _summary(cfg, ingested.rows_read, chunks, rejects, timings, exit_code, run_id, started,
                                changes, written_to)
+            summary.update(ingested.summary_notes())  # blank_rows, encodings (docs/spec.md section 2)
             files = _write_set(cfg, written_to, chunks, rejects, summary, validated, changes, chunk_rows)
             note["detail"] = f"{len(files)} files"
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")

@@ -343,7 +343,7 @@ def test_missing_file(tmp_path):
 
 def test_unsupported_suffix(tmp_path):
     with pytest.raises(DispoError, match="unsupported file type"):
-        run([write(tmp_path / "p.xlsx", "x")])
+        run([write(tmp_path / "p.json", "x")])
 
 
 def test_missing_required_column(tmp_path):
@@ -421,7 +421,7 @@ def test_failed_load_rolls_back_both_tables(tmp_path, monkeypatch):
 
     con = duckdb.connect()
     run([write(tmp_path / "good.csv", f"{HEADER}\n{GOOD.format(1)}\n")], con)
-    monkeypatch.setattr(ingest_module, "typed_select", lambda *a: "SELECT * FROM no_such_table")
+    monkeypatch.setattr(ingest_module, "typed_select", lambda *a, **k: "SELECT * FROM no_such_table")
     other = write(tmp_path / "other.csv", f"{HEADER}\n{GOOD.format(1)}\n{GOOD.format(2)}\n")
     with pytest.raises(duckdb.Error):
         run([other], con)

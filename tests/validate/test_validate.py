@@ -83,7 +83,10 @@ def test_conservation_is_enforced(ingested):
 
 def test_rejects_frame_shape(validated, ingested):
     r = validated.rejects
-    assert r.columns == ["source_file", "row_number", "reasons", *ingested.input_columns]
+    # SPEC 7: lineage, the spreadsheet line (header line 1 + row_number), property_id (raw), reasons
+    assert r.columns == ["source_file", "row_number", "spreadsheet_line", "property_id", "reasons",
+                         *(c for c in ingested.input_columns if c != "property_id")]
+    assert (r["spreadsheet_line"] == r["row_number"] + 1).all()
     assert r.schema["reasons"] == pl.List(pl.String)
     assert r["source_file"].unique().to_list() == ["portfolio.csv"]
     assert r["row_number"].is_sorted()
@@ -137,7 +140,7 @@ def test_clean_file_all_accepted(tmp_path):
     result = validate(ingest([path], duckdb.connect(), as_of=AS_OF), as_of=AS_OF)
     assert result.rows_accepted == 2 and result.rows_rejected == 0
     assert result.reasons_counted == {}
-    assert result.rejects.columns[:3] == ["source_file", "row_number", "reasons"]
+    assert result.rejects.columns[:5] == ["source_file", "row_number", "spreadsheet_line", "property_id", "reasons"]
 
 
 def test_duplicates_across_files(tmp_path):

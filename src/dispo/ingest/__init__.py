@@ -36,12 +36,14 @@ import polars as pl
 
 from dispo import schema
 from dispo.errors import DispoError
-from dispo.ingest.parse import ident, typed_select
+from dispo.ingest.options import InputOptions
+from dispo.ingest.parse import TRIM_CHARS, ident, lit, typed_select
 from dispo.ingest.reader import (
     ROW_ERROR, Source, Staged, one_line, read_source, source_names, stage_csv, stage_parquet,
 )
 
-__all__ = ["IngestResult", "ingest", "RAW_TABLE", "TYPED_TABLE", "ROW_ERROR"]
+__all__ = ["IngestResult", "InputOptions", "ingest", "write_raw_table", "RAW_TABLE", "TYPED_TABLE",
+           "ROW_ERROR"]
 
 #: The run's working database: in memory (spilled to DuckDB's temp directory past its memory limit),
 #: attached to the connection, so the run database never keeps a copy of the input, writing it costs
@@ -64,6 +66,17 @@ class IngestResult:
     extra_columns: tuple[str, ...]
     con: duckdb.DuckDBPyConnection = field(repr=False)
     as_of: date
+    blank_rows: dict[str, int] = field(default_factory=dict)  # skipped rows of blank cells, per file
+    encodings: dict[str, str] = field(default_factory=dict)  # files read as other than UTF-8
+    header_lines: dict[str, int] = field(default_factory=dict)  # the header's line (sheet row), per file
+
+    def summary_notes(self) -> dict[str, object]:
+        """What summary.json says about reading the inputs (docs/spec.md section 2): ``blank_rows`` (the
+        total) and, when some file was read as Windows-1252, ``encodings`` (file -> codec)."""
+        notes: dict[str, object] = {"blank_rows": sum(self.blank_rows.values())}
+        if self.encodings:
+            notes["encodings"] = dict(self.encodings)
+        return notes
 
     @property
     def rows_read(self) -> int:
@@ -106,34 +119,58 @@ def attach_work_database(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {WORK_DATABASE}")
 
 
-def _write_raw(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
-    """Replaces the raw table. One INSERT per file keeps it in input order (sorted by row_number
-    only when rejected rows or blank lines were numbered apart)."""
+def _not_blank(columns: Sequence[str]) -> str:
+    """SQL true for a row with some cell that is not empty or whitespace (docs/spec.md section 2: a row of
+    blank cells is skipped, not rejected). Required columns are tested first: most rows stop there."""
+    order = sorted(columns, key=lambda c: (c not in schema.REQUIRED, c not in schema.BY_NAME))
+    blank = lit("^[" + TRIM_CHARS + "]+$")
+    return " OR ".join(f"(coalesce({ident(c)}, '') <> '' AND NOT regexp_matches({ident(c)}, {blank}))"
+                       for c in order) or "true"
+
+
+def write_raw_table(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str], *,
+                    skip_blank: bool = False) -> list[int]:
+    """Replaces the raw table with the staged files' rows; returns the rows written per file. One
+    INSERT per file keeps the table in input order (sorted by row_number only when rejected rows or
+    blank lines were numbered apart). ``skip_blank`` leaves out rows whose cells are all empty or
+    whitespace (they keep their place in the numbering)."""
     lineage = schema.LINEAGE_COLUMNS
     all_cols = (*lineage, *columns, ROW_ERROR)
     definition = ", ".join(f"{ident(c)} {'BIGINT' if c == lineage[1] else 'VARCHAR'}" for c in all_cols)
     con.execute(f"CREATE OR REPLACE TABLE {RAW_TABLE} ({definition})")
+    written = []
     for st in staged:
         have = {*st.source.columns, *lineage, ROW_ERROR}
         cols = ", ".join(ident(c) if c in have else f"NULL::VARCHAR AS {ident(c)}" for c in all_cols)
         order = "" if st.ordered else f" ORDER BY {ident(lineage[1])}"
+        where = f" WHERE {_not_blank(st.source.columns)}" if skip_blank else ""
         try:
-            con.execute(f"INSERT INTO {RAW_TABLE} SELECT {cols} FROM ({st.select}){order}")
+            n = con.execute(f"INSERT INTO {RAW_TABLE} SELECT {cols} FROM ({st.select}){where}{order}").fetchall()
         except duckdb.Error as exc:  # e.g. a Parquet file damaged past its footer
             raise DispoError(f"{st.source.where}: cannot read: {one_line(exc)}") from None
+        written.append(int(n[0][0]))
+    return written
 
 
-def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str]) -> None:
-    """Writes the raw and typed tables in one transaction: on any error both stay as they were."""
+def _load(con: duckdb.DuckDBPyConnection, staged: list[Staged], columns: list[str],
+          options: InputOptions) -> list[int]:
+    """Writes the raw and typed tables in one transaction: on any error both stay as they were.
+    Returns the rows kept per file (blank rows left out)."""
     attach_work_database(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        _write_raw(con, staged, columns)
-        con.execute(f"CREATE OR REPLACE TABLE {TYPED_TABLE} AS {typed_select(RAW_TABLE, columns, ROW_ERROR)}")
+        written = write_raw_table(con, staged, columns, skip_blank=True)
+        for st, n in zip(staged, written):
+            if n == 0:
+                blank = st.rows + st.blank_lines
+                raise DispoError(f"{st.source.where}: no data rows (only {blank:,} blank row{'s' * (blank != 1)})")
+        con.execute(f"CREATE OR REPLACE TABLE {TYPED_TABLE} AS "
+                    f"{typed_select(RAW_TABLE, columns, ROW_ERROR, date_formats=options.date_formats)}")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+    return written
 
 
 def _load_typed(con: duckdb.DuckDBPyConnection, rows: int) -> pl.DataFrame:
@@ -146,13 +183,15 @@ def _load_typed(con: duckdb.DuckDBPyConnection, rows: int) -> pl.DataFrame:
 
 
 def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date,
-           load_typed: bool = True) -> IngestResult:
+           load_typed: bool = True, options: InputOptions | None = None) -> IngestResult:
     """Reads every input file into ``con`` (tables ``raw`` and ``typed``) and returns the typed rows.
 
-    CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``), by suffix; several files are united by
-    column name. ``as_of`` is kept on the result for validation (parsing does not depend on it).
-    ``load_typed=False`` leaves the typed rows in DuckDB only (``IngestResult.typed`` is None).
+    CSV (``.csv``, ``.csv.gz``), Parquet (``.parquet``) or Excel (``.xlsx``), by suffix; several
+    files are united by column name. ``as_of`` is kept on the result for validation (parsing does not
+    depend on it). ``load_typed=False`` leaves the typed rows in DuckDB only (``IngestResult.typed``
+    is None). ``options``: the pipeline's ``[columns]``, ``date_formats`` and ``sheet``.
     """
+    options = options or InputOptions()
     paths = [Path(p) for p in paths]
     if not paths:
         raise DispoError("no input files")
@@ -162,7 +201,7 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
         if key in seen:
             raise DispoError(f"{p}: input file given twice")
         seen.add(key)
-    sources = [read_source(p, n) for p, n in zip(paths, source_names(paths))]
+    sources = [read_source(p, n, options) for p, n in zip(paths, source_names(paths))]
     columns: list[str] = []
     folded: dict[str, Source] = {}
     for s in sources:
@@ -176,16 +215,15 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
     staged: list[Staged] = []
     try:
         for i, s in enumerate(sources):
-            st = stage_csv(con, s, i) if s.kind == "csv" else stage_parquet(con, s, i)
-            staged.append(st)
-            if st.rows == 0:
+            staged.append(_stage(con, s, i, options))
+            if staged[-1].rows == 0:
                 raise DispoError(f"{s.where}: no data rows")
-        _load(con, staged, columns)  # only now, with every file staged and checked
+        written = _load(con, staged, columns, options)  # only now, with every file staged and checked
     finally:
         for st in staged:
             for t in st.temp_tables:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
-    rows_per_file = {st.source.name: st.rows for st in staged}
+    rows_per_file = {st.source.name: n for st, n in zip(staged, written)}
     typed = _load_typed(con, sum(rows_per_file.values())) if load_typed else None
     return IngestResult(
         typed=typed,
@@ -194,4 +232,17 @@ def ingest(paths: Sequence[Path], con: duckdb.DuckDBPyConnection, *, as_of: date
         extra_columns=tuple(c for c in columns if c not in schema.BY_NAME),
         con=con,
         as_of=as_of,
+        blank_rows={st.source.name: st.rows - n + st.blank_lines for st, n in zip(staged, written)},
+        encodings={st.source.name: st.source.encoding for st in staged if st.source.encoding != "utf-8"},
+        header_lines={st.source.name: st.source.header_line for st in staged},
     )
+
+
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, idx: int, options: InputOptions) -> Staged:
+    if source.kind == "csv":
+        return stage_csv(con, source, idx)
+    if source.kind == "xlsx":
+        from dispo.ingest.excel import stage_xlsx
+
+        return stage_xlsx(con, source, idx, source.table)
+    return stage_parquet(con, source, idx)

@@ -102,7 +102,25 @@ def number(t: str, col: schema.Column) -> str:
     return f"CASE WHEN regexp_full_match({t}, {lit(pattern)}) THEN TRY_CAST({cleaned} AS DOUBLE) END"
 
 
-def value_and_error(col: schema.Column, t: str, n: str) -> tuple[str, str]:
+def date_value_and_error(t: str, date_formats: tuple[str, ...] = ()) -> tuple[str, str]:
+    """A date cell: ISO ``YYYY-MM-DD`` first, then each of the pipeline's ``date_formats`` (docs/spec.md
+    section 2). A cell that two patterns read as different dates is ambiguous (``01/02/2024`` under
+    ``%m/%d/%Y`` and ``%d/%m/%Y``): no value, and the reason names every reading."""
+    iso = f"CASE WHEN regexp_full_match({t}, {lit(DATE_RE)}) THEN TRY_CAST({t} AS DATE) END"
+    if not date_formats:
+        return iso, f"CASE WHEN {t} IS NOT NULL AND ({iso}) IS NULL THEN {lit(WHAT_IS_WRONG['date'])} END"
+    readings = [f"TRY_CAST(try_strptime({t}, {lit(f)}) AS DATE)" for f in date_formats]
+    distinct = f"len(list_distinct([{', '.join(readings)}]))"
+    value = f"CASE WHEN ({iso}) IS NOT NULL THEN {iso} WHEN {distinct} = 1 THEN coalesce({', '.join(readings)}) END"
+    shown = ", ".join(f"CASE WHEN {r} IS NOT NULL THEN strftime({r}, '%Y-%m-%d') || {lit(' under ' + f)} END"
+                      for r, f in zip(readings, date_formats))
+    not_a_date = lit(f"not a valid date (YYYY-MM-DD or {' or '.join(date_formats)})")
+    error = (f"CASE WHEN {t} IS NULL OR ({iso}) IS NOT NULL THEN NULL WHEN {distinct} > 1 "
+             f"THEN 'ambiguous date, reads as ' || concat_ws(' or ', {shown}) WHEN {distinct} = 0 THEN {not_a_date} END")
+    return value, error
+
+
+def value_and_error(col: schema.Column, t: str, n: str, date_formats: tuple[str, ...] = ()) -> tuple[str, str]:
     """SQL for one column's typed value and for what is wrong with it (else NULL).
 
     ``t`` is the trimmed cell (NULL for an empty cell, a null word, or a cell the fast path read),
@@ -132,12 +150,11 @@ def value_and_error(col: schema.Column, t: str, n: str) -> tuple[str, str]:
         value = f"CASE WHEN {_in(low, TRUE_WORDS)} THEN true WHEN {_in(low, FALSE_WORDS)} THEN false END"
         return value, f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {w['bool']} END"
     if col.dtype == "date":
-        value = f"CASE WHEN regexp_full_match({t}, {lit(DATE_RE)}) THEN TRY_CAST({t} AS DATE) END"
-        return value, f"CASE WHEN {t} IS NOT NULL AND ({value}) IS NULL THEN {w['date']} END"
+        return date_value_and_error(t, date_formats)
     raise ValueError(f"unknown dtype {col.dtype!r} for {col.name}")  # pragma: no cover
 
 
-def typed_select(raw_table: str, columns: list[str], row_error: str) -> str:
+def typed_select(raw_table: str, columns: list[str], row_error: str, *, date_formats: tuple[str, ...] = ()) -> str:
     """SQL selecting the typed rows from ``raw_table``, in its (insertion) order.
 
     ``columns`` are the input columns (file order); schema columns among them are parsed, the rest
@@ -148,7 +165,7 @@ def typed_select(raw_table: str, columns: list[str], row_error: str) -> str:
 
     Layers: s0 the fast number ``f``; s1 the trimmed cell ``c`` (skipped for empty cells and fast
     numbers: trimming is the costly part); s2 ``t`` (null words out); s3 the number ``n``; then
-    values and reasons.
+    values and reasons. ``date_formats``: strptime patterns tried after ISO for date columns.
     """
     present = [c for c in schema.COLUMNS if c.name in columns]
     extras = [ident(c) for c in columns if c not in schema.BY_NAME]
@@ -167,7 +184,7 @@ def typed_select(raw_table: str, columns: list[str], row_error: str) -> str:
         s2.append(f"{carry}, {not_null_word(f'c{i}')} AS {t}")
         s3.append(f"{r}, {t}" + (f", CASE WHEN isfinite({f}) THEN {f} ELSE {number(t, c)} END AS {n}"
                                  if numeric else ""))
-        value, error = value_and_error(c, t, n)
+        value, error = value_and_error(c, t, n, date_formats)
         final.append(f"CAST({value} AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}")
         if error != "NULL":
             quote = lit("'")

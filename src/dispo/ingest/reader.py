@@ -3,8 +3,10 @@
 Row numbers (``row_number``): the 1-based number of the row's CSV *record* after the header, which is
 its line number in the file minus one when no value spans lines. A record with a quoted newline is
 one row (as DuckDB and every spreadsheet count it). Blank lines are not rows (they are skipped, not
-rejected, not counted in rows read), but they keep their place in the count, so the number of a row
-after a blank line is still its line number minus one. Rejected rows (wrong number of fields,
+rejected, not counted in rows read, but counted as ``blank_rows`` with the records whose cells are all
+empty or whitespace, docs/spec.md section 2; blank lines after the last row are the file's end and not
+counted), and they keep their place in the count, so the number of a row after a blank line is
+still its line number minus one. Rejected rows (wrong number of fields,
 malformed quoting, invalid UTF-8, over-long line) are numbered from DuckDB's reject ``line``; good
 rows take, in order, the numbers left free by rejected rows and blank lines. For Parquet,
 ``row_number`` is the 1-based row index in the file.
@@ -42,23 +44,20 @@ import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import duckdb
 import polars as pl
 
 from dispo import schema
 from dispo.errors import DispoError
+from dispo.ingest.header import INTERNAL_NAMES, INTERNAL_PREFIX, check_header, mapped  # noqa: F401
+from dispo.ingest.options import InputOptions
 from dispo.ingest.parse import ident, lit
 
 #: Raw-table column holding a row-level problem (a CSV record that could not be split into the
 #: header's fields); NULL for every other row.
 ROW_ERROR = "__dispo_row_error"
-#: Input column names the pipeline uses for itself, besides schema.RESERVED_NAMES (``run_id``: the
-#: run history's key column, store.py).
-INTERNAL_NAMES = frozenset({"parse_reasons", ROW_ERROR, "run_id"})
-#: Prefix of internal column names (``__dispo_row``, ``__dispo_order`` ...): no input column may use it.
-INTERNAL_PREFIX = "__dispo"
 #: A null string no real cell equals, so that an empty CSV cell stays '' in the raw table.
 _NO_NULL = "\x01dispo:no-null\x01"
 
@@ -79,6 +78,10 @@ class Source:
     columns: list[str]
     parquet_types: dict[str, str] = field(default_factory=dict)
     shown_as: str = ""  # the user's file, when ``path`` is a copy of it
+    headers: list[str] = field(default_factory=list)  # the file's own names, before [columns] mapping
+    encoding: str = "utf-8"  # "cp1252" when the file is not UTF-8 but Windows-1252 (docs/spec.md section 2)
+    header_line: int = 1  # the file's line (sheet row) of the header: a row's line is this + row_number
+    table: Any = field(default=None, repr=False)  # an .xlsx sheet's cells, as text (read with the header)
 
     @property
     def where(self) -> str:
@@ -95,6 +98,8 @@ class Staged:
     rows: int
     temp_tables: list[str] = field(default_factory=list)
     ordered: bool = True  # the select yields rows by row_number already
+    invalid_utf8: int = 0  # rows rejected as not valid UTF-8
+    blank_lines: int = 0  # empty lines before the last row (not in ``rows``: blank rows all the same)
 
 
 def source_names(paths: Sequence[Path]) -> list[str]:
@@ -114,7 +119,10 @@ def file_kind(path: Path) -> str:
         return "csv"
     if name.endswith(".parquet"):
         return "parquet"
-    raise DispoError(f"{path}: unsupported file type (expected .csv, .csv.gz or .parquet)")
+    if name.endswith(".xlsx") or name.endswith(".xlsm"):
+        return "xlsx"
+    hint = " (an old .xls workbook: save it as .xlsx)" if name.endswith(".xls") else ""
+    raise DispoError(f"{path}: unsupported file type (expected .csv, .csv.gz, .parquet or .xlsx){hint}")
 
 
 def one_line(exc: BaseException) -> str:
@@ -122,17 +130,18 @@ def one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _open_text(path: Path, errors: str = "strict"):
+def _open_text(path: Path, errors: str = "strict", encoding: str = "utf-8-sig"):
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", errors=errors, newline="")
-    return open(path, encoding="utf-8-sig", errors=errors, newline="")
+        return gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
+    return open(path, encoding=encoding, errors=errors, newline="")
 
 
-def _read_header(path: Path) -> list[str] | None:
+def _read_header(path: Path, encoding: str = "utf-8-sig") -> list[str] | None:
     """The first CSV record. Bytes that are not UTF-8 are decoded as surrogates, so that only the
     header's own bytes decide (the text layer decodes 8 KB at a time: a strict decode would fail the
     whole file for a bad byte in row 2, while the same byte in row 20,000 only rejects its row)."""
-    with _open_text(path, errors="surrogateescape") as fh:
+    with _open_text(path, errors="surrogateescape" if encoding == "utf-8-sig" else "strict",
+                    encoding=encoding) as fh:
         header = next(csv.reader(fh), None)
     if header is not None and any(_SURROGATE.search(h) for h in header):
         raise UnicodeError("the header is not valid UTF-8" + (
@@ -149,27 +158,23 @@ def _looks_utf16(path: Path) -> bool:
     return start[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(start) > 8 and start[1::2].count(0) > len(start) // 4)
 
 
-def read_source(path: Path, name: str) -> Source:
-    """Reads and checks a file's column names (nothing else): existence, type, header."""
+def read_source(path: Path, name: str, options: InputOptions | None = None) -> Source:
+    """Reads and checks a file's column names (nothing else): existence, type, header, with the
+    pipeline's ``[columns]`` mapping applied (``options``)."""
+    options = options or InputOptions()
     where = os.path.abspath(path)
     if not path.exists():
         raise DispoError(f"{where}: input file not found")
     if not path.is_file():
         raise DispoError(f"{where}: not a file")
     kind = file_kind(path)
+    encoding, header_line, table = "utf-8", 1, None
     if kind == "csv":
-        try:
-            header = _read_header(path)
-        except (OSError, UnicodeError, csv.Error, EOFError) as exc:
-            raise DispoError(f"{where}: cannot read as a UTF-8 CSV file: {one_line(exc)}") from None
-        if header is None or not any(h.strip() for h in header):
-            with _open_text(path, errors="replace") as fh:
-                empty = not fh.read(1 << 16).strip()
-            if empty:
-                raise DispoError(f"{where}: no data rows (the file is empty)")
-            raise DispoError(f"{where}: the first line must be the header, and it is empty")
-        columns = [h.strip() for h in header]
-        source = Source(path, name, kind, columns)
+        header, encoding = _csv_header(path, where)
+    elif kind == "xlsx":
+        from dispo.ingest.excel import read_header
+
+        header, header_line, table = read_header(path, where, options.sheet)
     else:
         try:
             import pyarrow.parquet as pq
@@ -177,57 +182,40 @@ def read_source(path: Path, name: str) -> Source:
             arrow_schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for a bad file
             raise DispoError(f"{where}: cannot read as a Parquet file: {one_line(exc)}") from None
-        columns = list(arrow_schema.names)
-        source = Source(path, name, kind, columns)
+        header = list(arrow_schema.names)
+    source = Source(path, name, kind, mapped(header, options.columns), headers=list(header), encoding=encoding,
+                    header_line=header_line, table=table)
     check_columns(source)
     return source
 
 
-def check_columns(source: Source) -> None:
-    """Header rules of docs/spec.md section 1: names present and distinct (also ignoring case, as DuckDB
-    compares names, and once neutralised for a spreadsheet), no reserved name, every required
-    column there."""
-    name, columns = source.where, source.columns
-    for i, c in enumerate(columns, 1):
-        if not c:
-            raise DispoError(f"{name}: column {i} of the header has no name")
-        if "\x00" in c:  # DuckDB hands names to Arrow as C strings: 'a\x00b' would come back as 'a'
-            raise DispoError(f"{name}: column {i} of the header ({c!r}) contains a NUL character")
-    seen: set[str] = set()
-    for c in columns:
-        if c in seen:
-            raise DispoError(f"{name}: column {c!r} appears more than once in the header")
-        seen.add(c)
-    for c in columns:
-        if c in schema.RESERVED_NAMES or c in INTERNAL_NAMES or c.startswith(INTERNAL_PREFIX):
-            what = "an output column" if c in schema.RESERVED_NAMES else "dispo's own use"
-            raise DispoError(f"{name}: input column {c!r} uses a name reserved for {what}")
-    ours = {n.lower(): n for n in (*schema.NAMES, *schema.RESERVED_NAMES, *INTERNAL_NAMES)}
-    folded: dict[str, str] = {}
-    for c in columns:
-        key = c.lower()
-        if key in ours and ours[key] != c:
-            raise DispoError(f"{name}: column {c!r} differs only in case from dispo's column {ours[key]!r} "
-                             "(column names are exact snake_case)")
-        if key in folded:
-            raise DispoError(f"{name}: columns {folded[key]!r} and {c!r} differ only in case")
-        folded[key] = c
-    from dispo.reports.csv_safe import neutralise_text  # the CSV/XLSX header of each column
+def _csv_header(path: Path, where: str) -> tuple[list[str], str]:
+    """The stripped names of a CSV header, and the file's encoding: UTF-8, or Windows-1252 when the
+    header is not UTF-8 and every byte of the file decodes as cp1252 (docs/spec.md section 2)."""
+    encoding = "utf-8"
+    try:
+        header = _read_header(path)
+    except UnicodeError as exc:
+        from dispo.ingest.encoding import is_cp1252
 
-    shown: dict[str, str] = {}
-    for c in columns:
-        safe = neutralise_text(c)
-        if safe in shown:
-            raise DispoError(f"{name}: columns {shown[safe]!r} and {c!r} would both be written as {safe!r} "
-                             "in CSV and XLSX outputs (formula neutralisation); rename one")
-        shown[safe] = c
-    missing = [c for c in schema.REQUIRED if c not in seen]
-    if missing:
-        hint = ""
-        if len(columns) == 1 and (sep := next((s for s in (";", "\t", "|") if s in columns[0]), None)):
-            hint = f"; the header is one column: is the file separated by {sep!r}? dispo reads comma-separated CSV"
-        raise DispoError(f"{name}: required column {missing[0]!r} is missing"
-                         + (f" (also {', '.join(missing[1:])})" if len(missing) > 1 else "") + hint)
+        if "UTF-16" in str(exc) or not is_cp1252(path):
+            raise DispoError(f"{where}: cannot read as a UTF-8 CSV file: {one_line(exc)}") from None
+        encoding = "cp1252"
+        header = _read_header(path, encoding="cp1252")
+    except (OSError, csv.Error, EOFError) as exc:
+        raise DispoError(f"{where}: cannot read as a UTF-8 CSV file: {one_line(exc)}") from None
+    if header is None or not any(h.strip() for h in header):
+        with _open_text(path, errors="replace") as fh:
+            empty = not fh.read(1 << 16).strip()
+        if empty:
+            raise DispoError(f"{where}: no data rows (the file is empty)")
+        raise DispoError(f"{where}: the first line must be the header, and it is empty")
+    return [h.strip() for h in header], encoding
+
+
+def check_columns(source: Source) -> None:
+    """Header rules of docs/spec.md sections 1 and 2 (:mod:`dispo.ingest.header`): every problem at once."""
+    check_header(source.where, source.columns, source.headers or None)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -366,19 +354,45 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> Staged:
     """Reads a CSV file into temporary tables: good rows (DuckDB's ``read_csv``, all text, in file
-    order), rejected records (from its reject table) and the numbering of both."""
+    order), rejected records (from its reject table) and the numbering of both. A file that is not
+    UTF-8 but Windows-1252 (docs/spec.md section 2) is staged from a UTF-8 copy (``source.encoding``)."""
     names = [f"_dispo_{k}_{idx}" for k in ("good", "rej", "scan", "bad", "skip")]
-    try:
-        try:
-            return _stage_csv(con, source, *names)
-        except _StrictParserGaveUp:
-            for t in names:
-                con.execute(f"DROP TABLE IF EXISTS {t}")
-            return _stage_csv_one_line_end(con, source, names)
-    except BaseException:
+
+    def drop() -> None:
         for t in names:
             con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    try:
+        if source.encoding == "cp1252":
+            return _stage_cp1252(con, source, names)
+        try:
+            staged = _stage_csv(con, source, *names)
+        except _StrictParserGaveUp:
+            drop()
+            staged = _stage_csv_one_line_end(con, source, names)
+        if staged.invalid_utf8:
+            from dispo.ingest.encoding import is_cp1252
+
+            if is_cp1252(source.path):
+                drop()
+                source.encoding = "cp1252"
+                return _stage_cp1252(con, source, names)
+        return staged
+    except BaseException:
+        drop()
         raise
+
+
+def _stage_cp1252(con: duckdb.DuckDBPyConnection, source: Source, names: list[str]) -> Staged:
+    from dispo.ingest.encoding import utf8_copy
+
+    copy = utf8_copy(source.path)
+    try:
+        staged = _stage_csv(con, replace(source, path=copy, shown_as=source.where), *names)
+    finally:
+        os.unlink(copy)
+    staged.source = source
+    return staged
 
 
 class _StrictParserGaveUp(Exception):
@@ -457,7 +471,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: s
         con.unregister(f"{bad}_src")
         temps.append(bad)
         select = f"{numbered} UNION ALL SELECT * FROM {bad}"
-    return Staged(source, select, n_good + rejects.height, temps, ordered=not skipped)
+    invalid_utf8 = int(rejects[ROW_ERROR].str.contains(_CSV_ERRORS["INVALID ENCODING"], literal=True).sum())
+    return Staged(source, select, n_good + rejects.height, temps, ordered=not skipped, invalid_utf8=invalid_utf8,
+                  blank_lines=len(blanks))
 
 
 # --- Parquet -----------------------------------------------------------------------------------
@@ -465,12 +481,13 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: s
 _TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 
 
-def _parquet_text(column: str, dtype: str) -> str:
+def parquet_text(column: str, dtype: str, as_column: str | None = None) -> str:
     """A Parquet value as text. A schema date stored as a naive timestamp at midnight becomes its
     date (what pandas writes for a date column); everything else is DuckDB's text of the value
-    (shortest round-trip text for doubles), then parsed like a CSV cell."""
+    (shortest round-trip text for doubles), then parsed like a CSV cell. ``column`` is the file's
+    name of the column, ``as_column`` dispo's (after ``[columns]`` mapping; default the same)."""
     c = ident(column)
-    col = schema.BY_NAME.get(column)
+    col = schema.BY_NAME.get(as_column or column)
     if col is not None and col.dtype == "date" and dtype in _TIMESTAMPS:
         return (f"CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN strftime({c}, '%Y-%m-%d') "
                 f"ELSE CAST({c} AS VARCHAR) END")
@@ -484,11 +501,13 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, source: Source, idx: int) -> S
         rows = con.sql(f"SELECT count(*) FROM read_parquet({path})").fetchall()[0][0]
     except duckdb.Error as exc:
         raise DispoError(f"{source.where}: cannot read as Parquet: {one_line(exc)}") from None
-    if "file_row_number" in source.columns:  # DuckDB's own row index would be shadowed
+    headers = source.headers or source.columns
+    if "file_row_number" in headers:  # DuckDB's own row index would be shadowed
         raise DispoError(f"{source.where}: a Parquet column may not be named 'file_row_number'")
     types = {name: str(dtype) for name, dtype, *_ in described}
     src, rn = schema.LINEAGE_COLUMNS
-    texts = ", ".join(f"{_parquet_text(c, types.get(c, 'VARCHAR'))} AS {ident(c)}" for c in source.columns)
+    texts = ", ".join(f"{parquet_text(h, types.get(h, 'VARCHAR'), c)} AS {ident(c)}"
+                      for c, h in zip(source.columns, headers))
     select = (f"SELECT {lit(source.name)} AS {ident(src)}, file_row_number + 1 AS {ident(rn)}, {texts}, "
               f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM read_parquet({path})")  # a virtual column
     return Staged(source, select, int(rows), [])

@@ -30,21 +30,15 @@ from typing import IO
 import polars as pl
 
 from dispo import schema
+from dispo.cells import FORMULA_PREFIXES, neutralise_text  # noqa: F401 - re-exported for the writers
 
 #: Rounding mode for money in CSV/HTML/XLSX (polars RoundMode).
 MONEY_ROUND_MODE = "half_away_from_zero"
 MONEY_DECIMALS = 2
-#: First characters that make a spreadsheet read a cell as a formula (docs/spec.md section 7).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_RE = r"^[=+\-@\t\r]"
 LIST_SEPARATOR = "; "
 
 _TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
-
-
-def neutralise_text(value: str) -> str:
-    """One cell: ``'`` prepended when it would be read as a formula."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def neutralise(expr: pl.Expr) -> pl.Expr:

@@ -60,6 +60,8 @@ def rejects(frame: Frame) -> pl.DataFrame:
     source_file, row_number, reasons, then the raw columns in their order."""
     df = _collect(frame)
     _require(df, REJECT_LEAD_COLUMNS, "rejects")
-    rest = [c for c in df.columns if c not in REJECT_LEAD_COLUMNS]
-    return df.sort(list(schema.LINEAGE_COLUMNS), nulls_last=True, maintain_order=True).select(
-        *REJECT_LEAD_COLUMNS, *rest)
+    # docs/spec.md section 7: the spreadsheet line and the raw property_id lead, when validation gave them
+    lead = [*schema.LINEAGE_COLUMNS, *(c for c in ("spreadsheet_line", "property_id") if c in df.columns),
+            "reasons"]
+    rest = [c for c in df.columns if c not in lead]
+    return df.sort(list(schema.LINEAGE_COLUMNS), nulls_last=True, maintain_order=True).select(*lead, *rest)

@@ -6,7 +6,7 @@ can be run (and tested) on plain pyarrow batches. Each partition reuses the loca
 - :func:`evaluate_csv_records` / :func:`evaluate_parquet_rows` turn a batch into the ingest's
   ``raw`` table (text) with the ingest's own DuckDB code: CSV records go through
   ``ingest.reader.stage_csv`` (same dialect, same ragged-row and quoting reasons), Parquet values
-  through the ingest's ``_parquet_text`` casts; then :func:`evaluate_raw` runs the schema-generated
+  through the ingest's ``parquet_text`` casts; then :func:`evaluate_raw` runs the schema-generated
   parse SQL (``ingest.parse.typed_select``), the row-level checks (:mod:`dispo.spark.checks`) and
   ``dispo.engine.evaluate_wide`` + ``results_frame`` on the rows that passed.
 - :func:`split_stats` and :func:`number_lines` give every CSV line its file's row number (docs/spec.md section 1:
@@ -46,9 +46,9 @@ import pyarrow.compute as pc
 from dispo import engine, schema
 from dispo.errors import DispoError
 from dispo.ingest import RAW_TABLE, ROW_ERROR, attach_work_database
-from dispo.ingest import _write_raw as write_raw_table  # the ingest's own raw-table writer
+from dispo.ingest import write_raw_table  # the ingest's own raw-table writer
 from dispo.ingest.parse import ident, typed_select
-from dispo.ingest.reader import Source, _parquet_text, stage_csv
+from dispo.ingest.reader import Source, parquet_text, stage_csv
 from dispo.params import Assumptions
 from dispo.reports import tables
 from dispo.spark import checks
@@ -374,13 +374,13 @@ def csv_raw(records: pa.Table, ctx: EvalContext) -> pl.DataFrame:
 
 def parquet_raw(rows: pa.Table, ctx: EvalContext) -> pl.DataFrame:
     """Parquet rows (as Spark read them, plus file path and row index) → the ingest's raw table:
-    each value as the ingest's DuckDB text of it (``_parquet_text``)."""
+    each value as the ingest's DuckDB text of it (``parquet_text``)."""
     con = duckdb.connect(config={"threads": 1})
     try:
         con.register("src", rows)
         types = {name: str(dtype) for name, dtype, *_ in con.sql("DESCRIBE SELECT * FROM src").fetchall()}
         texts = ", ".join(
-            f"{_parquet_text(c, types[c])} AS {ident(c)}" if c in types else f"NULL::VARCHAR AS {ident(c)}"
+            f"{parquet_text(c, types[c])} AS {ident(c)}" if c in types else f"NULL::VARCHAR AS {ident(c)}"
             for c in ctx.columns)
         raw = con.sql(
             f"SELECT {ident(PQ_FILE)} AS {ident(SRC)}, {ident(PQ_ROW)} + 1 AS {ident(RN)}"

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
+import types
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterator
@@ -303,7 +305,8 @@ def _parse_reasons(typed: pl.DataFrame) -> pl.DataFrame:
                 .explode("parse_reasons").rename({"parse_reasons": "text"}))
     positions = pl.DataFrame({"column": list(schema.NAMES), "position": list(range(len(schema.NAMES)))})
     kind = (pl.col("text").str.extract(r"^(.*?): '", 1).fill_null(pl.col("text"))
-            .str.replace(r"^row: has \d+ fields, header has \d+", "row: has N fields, header has M"))
+            .str.replace(r"^row: has \d+ fields, header has \d+", "row: has N fields, header has M")
+            .str.replace(r": ambiguous date, reads as .*$", ": ambiguous date"))
     return (exploded.with_columns(column=pl.col("text").str.extract(r"^([^:]*):", 1), kind=kind)
             .join(positions, on="column", how="left")
             .select(_ROW, "text", "column", "kind",
@@ -330,11 +333,20 @@ def _quarantine(ingested: IngestResult, parsed: pl.DataFrame, failed: pl.DataFra
                .sort(_ROW, "rank", "sub", "text"))
     per_row = reasons.group_by(_ROW, maintain_order=True).agg(reasons=pl.col("text"))
     rejects = (raw.join(per_row, on=_ROW, how="left")
-               .select(_SRC, _RN, "reasons", *ingested.input_columns)
+               .select(_SRC, _RN, spreadsheet_line(ingested), "property_id", "reasons",
+                       *(c for c in ingested.input_columns if c != "property_id"))
                .sort(_SRC, _RN))
     counted = reasons.group_by("kind").len("n").sort(["n", "kind"], descending=[True, False])
     reasons_counted = dict(zip(counted["kind"].to_list(), counted["n"].to_list()))
     return rejected_rows, rejects, reasons_counted
+
+
+def spreadsheet_line(ingested: IngestResult) -> pl.Expr:
+    """A reject's line as a spreadsheet shows it: its file's header line + its row_number (SPEC
+    section 7; for a CSV whose values hold no line break, the line number in the file)."""
+    lines = ingested.header_lines or {}
+    header = pl.col(_SRC).replace_strict(lines, default=1, return_dtype=pl.Int64) if lines else pl.lit(1, pl.Int64)
+    return (header + pl.col(_RN)).alias("spreadsheet_line")
 
 
 def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
@@ -481,3 +493,17 @@ def validate_streamed(ingested: IngestResult, *, as_of: date) -> StreamedValidat
                                    f"{rejects.height} rejects")
     return StreamedValidation(ingested=ingested, rejected_rows=rejected_rows[_ROW], rejects=rejects,
                               rows_read=read, reasons_counted=reasons_counted, gx_result=gx_result)
+
+
+class _CallableModule(types.ModuleType):
+    """``dispo.validate(df)`` is the Python API (:func:`dispo.api.validate`), and ``dispo.validate``
+    is also this package: importing it makes it the ``validate`` attribute of ``dispo``, hiding the
+    function. So the package itself is callable, and calls the function."""
+
+    def __call__(self, frame: Any, **options: Any) -> Any:
+        from dispo.api import validate as validate_frame
+
+        return validate_frame(frame, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -183,6 +183,11 @@ def small_files() -> dict[str, bytes]:
         + row("P4", address="Caf\xe9 Street").encode("latin-1") + b"\n\n"
         + row("P6").encode() + b"\n"
     )
+    t["undefined_cp1252_row.csv"] = (  # 0x81 is neither UTF-8 nor defined in cp1252
+        csv_text(OK1, "", OK3).encode()
+        + row("P4", address="Caf\xe9 Street").encode("latin-1").replace(b"\xe9", b"\x81") + b"\n\n"
+        + row("P6").encode() + b"\n"
+    )
     t.update(parquet_files())
     return {k: (v.encode("utf-8") if isinstance(v, str) else v) for k, v in t.items()}
 
