@@ -5,9 +5,10 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 
-def evaluate(frame, *, as_of, assumptions=None, defaults=None):
-    """Every output column of docs/spec.md section 7 for a Polars frame of **typed, valid** rows (the Python
-    API, for notebooks).
+def evaluate(frame, *, as_of, assumptions=None, defaults=None, output="same"):
+    """Every output column of docs/spec.md section 7 for a Polars or pandas frame of **typed, valid** rows
+    (the Python API, for notebooks). A pandas frame goes through Arrow, and the result comes back as
+    the type given (``output="polars"`` or ``"pandas"`` asks for one).
 
     ``frame``: one row per property with the input columns of docs/spec.md section 1 under their exact names
     and types — strings for ``property_id``/``state``/``occupancy``…, floats for money and rates,
@@ -23,7 +24,7 @@ def evaluate(frame, *, as_of, assumptions=None, defaults=None):
     values raise ``ValueError``) or a :class:`dispo.params.Assumptions`. ``defaults``: the pipeline
     ``[defaults]`` for *(cfg)* columns (``{"filing_status": "mfj"}``).
 
-    Returns a new ``pl.DataFrame``: the input columns after defaults, extra columns, then every
+    Returns a new frame (the type given): the input columns after defaults, extra columns, then every
     output (same order as ``results.parquet``, full precision). Raises ``ValueError`` when a required
     column is missing.
 
@@ -34,20 +35,35 @@ def evaluate(frame, *, as_of, assumptions=None, defaults=None):
     ...                    "purchase_date": [date(2015, 1, 1)], "first_lien_balance": [200000.0]})
     >>> out = dispo.evaluate(df, as_of="2026-11-22", assumptions={"reo_discount": 0.3})
     """
-    from datetime import date
-
-    import polars as pl
-
     from dispo import schema
+    from dispo.api import as_date, give_back, to_polars
     from dispo.engine import evaluate as _evaluate
 
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    if not isinstance(frame, pl.DataFrame):
-        raise TypeError(f"dispo.evaluate: expected a polars DataFrame, got {type(frame).__name__}")
+    given = frame
+    frame = to_polars(frame, "evaluate")
     missing = [c for c in schema.REQUIRED if c not in frame.columns]
     if missing:
         raise ValueError(f"dispo.evaluate: missing required column(s): {', '.join(missing)}")
-    if isinstance(as_of, str):
-        as_of = date.fromisoformat(as_of)
-    return _evaluate(frame, as_of=as_of, assumptions=assumptions, defaults=defaults)
+    result = _evaluate(frame, as_of=as_date(as_of, "evaluate"), assumptions=assumptions, defaults=defaults)
+    return give_back(result, given, output, "evaluate")
+
+
+def validate(frame, *, as_of=None, columns=None, date_formats=(), output="same"):
+    """Parses and checks a Polars or pandas frame exactly as ``dispo run`` checks an input file
+    (docs/spec.md section 1: the same parsing of text, ``$``, ``%`` and dates, the same schema rules and
+    reasons). Returns a :class:`dispo.api.Validated`: ``accepted`` (the typed rows, ready for
+    :func:`evaluate`), ``rejects`` (each with ``reasons``, ``column: what is wrong: 'raw value'``)
+    and ``reasons_counted``; frames come back as the type given unless ``output`` says otherwise.
+
+    ``as_of`` (default today) dates the rules that compare with it (a purchase after as_of);
+    ``columns`` and ``date_formats`` are the pipeline's ``[columns]`` and ``date_formats``.
+
+    >>> import pandas as pd, dispo
+    >>> checked = dispo.validate(pd.DataFrame({"property_id": ["A1"], "state": ["tx"], "occupancy": ["rental"],
+    ...     "market_value": ["$300,000"], "purchase_price": [250000], "purchase_date": ["2015-01-01"],
+    ...     "first_lien_balance": [200000]}), as_of="2026-11-22")
+    >>> out = dispo.evaluate(checked.accepted, as_of="2026-11-22")
+    """
+    from dispo.api import validate as _validate
+
+    return _validate(frame, as_of=as_of, columns=columns, date_formats=date_formats, output=output)

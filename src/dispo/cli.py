@@ -1,18 +1,24 @@
 """The ``dispo`` command line: parse arguments, call the stages, print, choose the exit code.
 
 Exit codes a scheduler can act on: 0 ok, 1 error (bad config, missing file or column, empty
-file…), 3 the data-quality gate failed (too many rejected rows; outputs are still written).
+file…), 2 usage error (unknown option, missing argument), 3 the data-quality gate failed (too many
+rejected rows; outputs are still written).
 """
 
 from __future__ import annotations
 
-import os
-import re
-import sys
-from datetime import date
-from enum import Enum
-from pathlib import Path
-from typing import Annotated, Callable, Optional
+import time
+
+#: When the command started (before its imports): the ``seconds`` of the JSON ``run`` object.
+_STARTED = time.monotonic()
+
+import os  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+from datetime import date  # noqa: E402
+from enum import Enum  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Callable, Optional  # noqa: E402
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no network calls from Great Expectations, ever
 
@@ -46,7 +52,7 @@ app = typer.Typer(
         "deed-in-lieu or a foreclosure; whether an owner should sell now or hold; and the borrower's "
         "federal tax outcome of each way out.\n\n"
         "Start with `dispo run pipelines/lender_loss_mitigation.toml`. "
-        "Exit codes: 0 ok, 1 error, 3 data-quality gate failed."
+        "Exit codes: 0 ok, 1 error, 2 usage error, 3 data-quality gate failed."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -101,23 +107,46 @@ def _spark_options(spark_master: Optional[str], verbose: bool) -> None:
         os.environ["DISPO_SPARK_VERBOSE"] = "1"
 
 
-def _guard(fn: Callable[[], int]) -> None:
-    """Runs a command: a data or config mistake is one line on stderr and exit 1, never a traceback."""
+def _guard(fn: Callable[[], int], on_error: Callable[[int, str], None] | None = None) -> None:
+    """Runs a command: a data or config mistake is one line on stderr and exit 1, never a traceback.
+    ``on_error(exit_code, message)``, when given, reports the error instead (``--log-format json``)."""
+    def fail(code: int, label: str, message: str) -> None:
+        if on_error is not None:
+            on_error(code, message)
+        else:
+            err.print(f"[bold red]{label}[/] {escape(message)}", soft_wrap=True)
+        raise typer.Exit(code) from None
+
     try:
         code = fn()
     except DispoError as e:
-        err.print(f"[bold red]error:[/] {escape(str(e))}", soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(1, "error:", str(e))
     except KeyboardInterrupt:
-        err.print("[bold red]interrupted[/]: previous outputs were left in place")
-        raise typer.Exit(130) from None
+        fail(130, "interrupted:", "previous outputs were left in place")
     except Exception as e:  # a bug of ours: still one line unless asked for the traceback
         if os.environ.get("DISPO_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (set DISPO_DEBUG=1 for the traceback)",
-                  soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(1, "internal error:", f"{type(e).__name__}: {e} (set DISPO_DEBUG=1 for the traceback)")
     raise typer.Exit(code)
+
+
+def _seconds() -> float:
+    """Wall seconds since the command started, its imports included."""
+    return round(time.monotonic() - _STARTED, 3)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from dispo import __version__
+
+        print(f"dispo {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main_options(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """Evaluate property portfolios (see `dispo COMMAND --help`)."""
 
 
 class StageReporter:
@@ -141,18 +170,31 @@ class StageReporter:
 
 
 class JsonReporter:
-    """One JSON object per finished stage on stderr (for cron, systemd, Airflow …)."""
+    """One JSON object per finished stage on stderr (for cron, systemd, Airflow …), and one final
+    ``run`` object for every outcome, errors included: ``status`` (ok, gate_failed, error),
+    ``exit_code``, ``error`` (null unless status is error) and ``seconds`` (wall, imports included).
+    Every line is a JSON object: library warnings become ``warning`` objects."""
 
     def __init__(self, pipeline: str):
         self.pipeline = pipeline
 
     def emit(self, **fields) -> None:
         import json
-        import time
 
         record = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "pipeline": self.pipeline, **fields}
         sys.stderr.write(json.dumps(record, default=str) + "\n")
         sys.stderr.flush()
+
+    def run_outcome(self, *, status: str, exit_code: int, error: str | None = None, **fields) -> None:
+        self.emit(event="run", status=status, exit_code=exit_code, error=error, seconds=_seconds(), **fields)
+
+    def capture_warnings(self) -> None:
+        import warnings
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            self.emit(event="warning", category=category.__name__, message=str(message))
+
+        warnings.showwarning = show
 
     def started(self, stage: str, detail: str) -> None:
         pass
@@ -180,15 +222,29 @@ def _load(pipeline: Path, inputs, out_dir, as_of, engine=None):
 
 
 def _print_rejects(outcome, limit: int = 10) -> None:
+    """The first rejects (file, spreadsheet line, raw property_id, reasons), then the reasons
+    counted, top 5, each with a hint when it is a common one."""
     rejects = outcome.rejects
     if rejects is None or rejects.height == 0:
         return
     table = Table(title=f"{rejects.height:,} rejected rows (first {min(limit, rejects.height)})", title_justify="left")
-    for c in ("file", "row", "reasons"):
+    for c in ("file", "line", "property_id", "reasons"):
         table.add_column(c, overflow="fold")
+    has_line = "spreadsheet_line" in rejects.columns
     for r in rejects.head(limit).iter_rows(named=True):
-        table.add_row(escape(str(r["source_file"])), str(r["row_number"]), escape("; ".join(r["reasons"])))
+        line = r["spreadsheet_line"] if has_line else r["row_number"] + 1
+        table.add_row(escape(str(r["source_file"])), str(line), escape(r.get("property_id") or ""),
+                      escape("; ".join(r["reasons"])))
     err.print(table)
+    from dispo.reasons import count_reasons, reason_hint
+
+    counted = (outcome.summary.get("reasons") or {}).get("by_reason") or count_reasons(rejects)
+    top = sorted(counted.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    if top:
+        err.print(f"[bold]reasons[/] (top {len(top)} of {len(counted)}):")
+        for kind, n in top:
+            hint = reason_hint(kind)
+            err.print(f"  {n:>7,}  {escape(kind)}" + (f"  [dim]→ {escape(hint)}[/]" if hint else ""), soft_wrap=True)
 
 
 @app.command()
@@ -209,23 +265,34 @@ def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, a
     _spark_options(spark_master, verbose)
     if spark_master and engine is None:  # a master only means something to the Spark engine
         engine = Engine.spark
+    json_log = JsonReporter(pipeline.stem) if as_json else None
+    if json_log is not None:
+        json_log.capture_warnings()
 
     def go() -> int:
         from dispo.run import run_pipeline
 
         cfg = _load(pipeline, input, out_dir, as_of, engine)
-        reporter = JsonReporter(cfg.name) if as_json else StageReporter(quiet)
+        if json_log is not None:
+            json_log.pipeline = cfg.name
+        reporter = json_log if json_log is not None else StageReporter(quiet)
         if not quiet and not as_json:
             out.print(f"[bold]dispo run[/] {escape(cfg.name)} · as of {cfg.as_of} · {len(cfg.inputs)} input file(s)")
         outcome = run_pipeline(cfg, reporter=reporter)
-        if as_json:
-            reporter.emit(event="run", status="gate_failed" if outcome.gate_failed else "ok",
-                          exit_code=outcome.exit_code, rows_read=outcome.rows_read, rows_accepted=outcome.rows_accepted,
-                          rows_rejected=outcome.rows_rejected, output_dir=str(outcome.written_to or outcome.output_dir),
-                          run_id=outcome.summary.get("run_id"))
+        if json_log is not None:
+            json_log.run_outcome(status="gate_failed" if outcome.gate_failed else "ok", exit_code=outcome.exit_code,
+                                 rows_read=outcome.rows_read, rows_accepted=outcome.rows_accepted,
+                                 rows_rejected=outcome.rows_rejected, output_dir=str(outcome.written_to or outcome.output_dir),
+                                 run_id=outcome.summary.get("run_id"),
+                                 blank_rows=outcome.summary.get("blank_rows"))
             return outcome.exit_code
         line = (f"{outcome.rows_read:,} rows read: {outcome.rows_accepted:,} evaluated, "
                 f"{outcome.rows_rejected:,} rejected → {escape(str(outcome.written_to or outcome.output_dir))}")
+        blank = outcome.summary.get("blank_rows")
+        if blank:
+            line += f" ({blank:,} blank row{'s' * (blank != 1)} skipped)"
+        for name, codec in (outcome.summary.get("encodings") or {}).items():
+            err.print(f"[yellow]note:[/] {escape(name)} is not UTF-8: read as Windows-1252 ({codec})")
         if outcome.gate_failed:
             _print_rejects(outcome)
             err.print(f"[bold yellow]data-quality gate failed:[/] {outcome.reject_fraction:.1%} of rows rejected "
@@ -233,10 +300,13 @@ def run(pipeline: PipelineArg, input: InputOpt = None, out_dir: OutOpt = None, a
                       f"{escape(str(outcome.written_to))}, the previous outputs in "
                       f"{escape(str(outcome.output_dir))} are unchanged. {line}")
         else:
+            if outcome.rows_rejected and not quiet:
+                _print_rejects(outcome)
             out.print(f"[bold green]done[/] {line}")
         return outcome.exit_code
 
-    _guard(go)
+    _guard(go, on_error=None if json_log is None else
+           (lambda code, message: json_log.run_outcome(status="error", exit_code=code, error=message)))
 
 
 @app.command()
@@ -286,11 +356,34 @@ def generate(
 
 
 @app.command("schema")
-def schema_cmd(markdown: Annotated[bool, typer.Option(help="Print the input table as Markdown.")] = True) -> None:
+def schema_cmd(
+    markdown: Annotated[bool, typer.Option(help="Print the input table as Markdown.")] = True,
+    template: Annotated[Optional[Path], typer.Option(
+        "--template", help="Write a blank input template here (.csv): a header row with every input column, "
+                           "required ones first, to fill in a spreadsheet.", show_default=False)] = None,
+) -> None:
     """Print the input columns: type, required, default, rule (the README table comes from here)."""
     from dispo import schema
 
-    print(schema.markdown_table())
+    if template is None:
+        print(schema.markdown_table())
+        return
+
+    def go() -> int:
+        import csv
+
+        if template.suffix.lower() != ".csv":
+            raise DispoError(f"{template}: --template must end in .csv")
+        names = [c.name for c in schema.COLUMNS if c.required] + [c.name for c in schema.COLUMNS if not c.required]
+        try:
+            with open(template, "w", encoding="utf-8", newline="") as fh:
+                csv.writer(fh, lineterminator="\n").writerow(names)
+        except OSError as e:
+            raise DispoError(f"{template}: cannot write: {e.strerror or e}") from None
+        out.print(f"wrote {template}: {len(names)} columns ({len(schema.REQUIRED)} required first)")
+        return 0
+
+    _guard(go)
 
 
 @app.command()
@@ -355,34 +448,60 @@ def explain(
     _guard(go)
 
 
-PipelineOpt = Annotated[Path, typer.Option("--pipeline", "-p", help="Pipeline file whose run history to read.")]
+PipelineOpt = Annotated[Optional[Path], typer.Option(
+    "--pipeline", "-p", help="Pipeline file whose run history to read (its database, as `run` finds it).")]
+HistoryOutOpt = Annotated[Optional[str], typer.Option(
+    "--out", "-o", help="Output directory of the runs (as given to `run --out`): its dispo.duckdb.")]
 
 
-def _history_db(pipeline: Path):
+def _history_db(pipeline: Path | None, out_dir: str | None):
+    """The run database the way ``run`` finds it: the pipeline's ``database`` or its output_dir
+    (``--out`` overriding it), or, with ``--out`` alone, ``DIR/dispo.duckdb``. Returns the pipeline
+    name (None: every pipeline recorded there), the output directory and the connection."""
     import duckdb
 
-    cfg = _load(pipeline, None, None, None)
-    path = cfg.database_path
+    if pipeline is None and out_dir is None:
+        raise DispoError("give --pipeline FILE (its run database), or --out DIR (the runs' output directory)")
+    if pipeline is not None:
+        cfg = _load(pipeline, None, out_dir, None)
+        name, output_dir, path = cfg.name, cfg.output_dir, cfg.database_path
+        hint = f"dispo run {pipeline}" + (f" --out {out_dir}" if out_dir else "")
+    else:
+        output_dir = Path(out_dir).expanduser().resolve()
+        name, path, hint = None, output_dir / "dispo.duckdb", f"dispo run PIPELINE --out {out_dir}"
     if not path.exists():
-        raise DispoError(f"{path}: no run history yet (run `dispo run {pipeline}` first)")
+        raise DispoError(f"{path}: no run history yet (run `{hint}` first)")
     try:
-        return cfg, duckdb.connect(str(path), read_only=True)
+        return name, output_dir, duckdb.connect(str(path), read_only=True)
     except duckdb.Error as e:
         if "lock" in str(e).lower():
             raise DispoError(f"{path}: a run is in progress; try again when it finishes") from None
         raise DispoError(f"{path}: cannot open the run database: {e}") from None
 
 
+def _one_pipeline(con, name: str | None) -> str:
+    """The pipeline whose runs to diff: ``name``, or the only one recorded in the database."""
+    if name is not None:
+        return name
+    from dispo import store
+
+    names = sorted(set(store.history(con)["pipeline"].to_list()))
+    if len(names) != 1:
+        raise DispoError(f"the run database holds {len(names)} pipelines ({', '.join(names)}): give --pipeline")
+    return names[0]
+
+
 @app.command()
-def history(pipeline: PipelineOpt) -> None:
-    """List a pipeline's runs: when, for which as_of, status and row counts."""
+def history(pipeline: PipelineOpt = None, out_dir: HistoryOutOpt = None) -> None:
+    """List a pipeline's runs: when, for which as_of, status and row counts. The run database is
+    found as `run` finds it: `--pipeline FILE` (with `--out DIR` if the runs used one), or `--out DIR`."""
     def go() -> int:
         from dispo import store
 
-        cfg, con = _history_db(pipeline)
+        name, _, con = _history_db(pipeline, out_dir)
         with con:
-            runs = store.history(con, cfg.name)
-        table = Table(title=f"runs of {escape(cfg.name)}", title_justify="left")
+            runs = store.history(con, name)
+        table = Table(title=f"runs of {escape(name or 'every pipeline')}", title_justify="left")
         for c in ("run_id", "as_of", "status", "exit", "read", "accepted", "rejected", "finished"):
             table.add_column(c, justify="right" if c in ("exit", "read", "accepted", "rejected") else "left")
         for r in runs.iter_rows(named=True):
@@ -397,7 +516,8 @@ def history(pipeline: PipelineOpt) -> None:
 
 @app.command()
 def diff(
-    pipeline: PipelineOpt,
+    pipeline: PipelineOpt = None,
+    out_dir: HistoryOutOpt = None,
     from_run: Annotated[Optional[str], typer.Option("--from", help="Run id or as_of date (default: the run before --to).")] = None,
     to_run: Annotated[Optional[str], typer.Option("--to", help="Run id or as_of date (default: the latest run).")] = None,
     top: Annotated[int, typer.Option(min=1, help="How many of the biggest moves to show per value.")] = 20,
@@ -410,9 +530,9 @@ def diff(
         from dispo import store
         from dispo.reports.readable import write_standalone_csv
 
-        cfg, con = _history_db(pipeline)
+        name, _, con = _history_db(pipeline, out_dir)
         with con:
-            d = store.diff(con, cfg.name, from_run, to_run, top=top)
+            d = store.diff(con, _one_pipeline(con, name), from_run, to_run, top=top)
         c = d.counts()
         out.print(f"[bold]diff[/] {d.from_run} → {d.to_run}: {c['added']} added, {c['removed']} removed, "
                   f"{c['recommendation_changes']} recommendation changes")
@@ -433,8 +553,29 @@ def diff(
     _guard(go)
 
 
+def _wants_json(argv: list[str]) -> bool:
+    return "--log-format=json" in argv or any(a == "--log-format" and b == "json" for a, b in zip(argv, argv[1:]))
+
+
 def main() -> None:
-    app()
+    """The ``dispo`` command. With ``--log-format json`` even a usage error (exit 2) ends in one JSON
+    ``run`` object on stderr, so every line a scheduler logs parses."""
+    from typer._click import exceptions as click_errors  # typer vendors click (no public path to its errors)
+
+    argv = sys.argv[1:]
+    if not _wants_json(argv):
+        app()
+        return
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.UsageError as e:
+        JsonReporter(None).run_outcome(status="error", exit_code=2, error=e.format_message())
+        sys.exit(2)
+    except click_errors.Exit as e:
+        sys.exit(e.exit_code)
+    except click_errors.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
