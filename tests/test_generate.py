@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dispo import params, schema
+from dispo.reports.atomic import MANIFEST_NAME
 from dispo.generate import (
     BLOCK_ROWS,
     POLARS_TYPES,
@@ -195,7 +196,8 @@ def test_write_portfolio_round_trip(tmp_path, suffix):
     else:
         back = pl.read_parquet(path)
     assert back.equals(frame)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+    # no temporary file left behind: only the file and the reports' atomic writer's manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, MANIFEST_NAME])
     with pytest.raises(ValueError):
         write_portfolio(frame, tmp_path / "p.xlsx")
 
@@ -213,7 +215,7 @@ def test_generate_to_path_chunks(tmp_path, suffix):
     assert back.height == rows
     assert back.equals(generate_portfolio("investor", rows, 9, AS_OF))  # chunking changes nothing
     assert generate_to_path("lender", 0, 9, AS_OF, tmp_path / f"empty{suffix}") == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, f"empty{suffix}"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, f"empty{suffix}", MANIFEST_NAME])
 
 
 def test_bad_arguments():
@@ -225,7 +227,7 @@ def test_bad_arguments():
 # --- sample data -----------------------------------------------------------------------------------
 
 def test_sample_files_are_up_to_date(tmp_path):
-    """sample_data/ is exactly what `python -m dispo.generate --sample` writes."""
+    """sample_data/ is exactly what `dispo generate --sample sample_data/` writes."""
     written = write_samples(tmp_path)
     for p in written:
         assert (ROOT / "sample_data" / p.name).read_text(encoding="utf-8") == p.read_text(encoding="utf-8"), p.name
@@ -313,3 +315,36 @@ def violations_of_column(frame: pl.DataFrame, c: schema.Column) -> list[str]:
     if c.max is not None and (v >= c.max if c.max_exclusive else v > c.max):
         bad.append("max")
     return bad
+
+
+# --- the package split (issue 14 item 4) and the revision-2 inputs -----------------------------------
+
+#: SHA-256 of the CSV text of generate_portfolio(kind, 3000, 42, 2026-11-22) without the revision-2
+#: columns, made by the single-module generator before the split (commit adaf486), whose hardship
+#: weights had no job_change: the split must not move a value.
+BEFORE_SPLIT = {"lender": "14684d384e17ea2451382b6d7d1921a39235b781a5af5d206a97db4bfee99bad",
+                "investor": "d2de1a5d4c10157fa13a593fa6bff61e44618d36d6a9c281b6abd50ce196dc37"}
+
+
+@pytest.mark.parametrize("kind", ["lender", "investor"])
+def test_split_keeps_every_value(kind, monkeypatch):
+    import hashlib
+
+    from dispo.generate import market
+
+    monkeypatch.setitem(market.HARDSHIP_WEIGHTS, "job_change", 0.0)
+    monkeypatch.setitem(market.HARDSHIP_WEIGHTS, "other", 0.21)
+    frame = generate_portfolio(kind, 3000, 42, AS_OF).drop("nonqualified_use_months", "borrower_is_entity")
+    assert hashlib.sha256(frame.write_csv().encode()).hexdigest() == BEFORE_SPLIT[kind]
+
+
+def test_revision_2_inputs_are_drawn(lender, investor):
+    for frame in (lender, investor):
+        assert (frame["hardship"] == "job_change").sum() > 0
+        nqu = frame.filter(pl.col("nonqualified_use_months") > 0)
+        assert nqu.height > 0 and (nqu["occupancy"] == "primary").all()
+        held = nqu.select(months=(pl.lit(AS_OF) - pl.col("purchase_date")).dt.total_days() / 30.4375)
+        assert (nqu["nonqualified_use_months"] <= held["months"]).all()
+        entity = frame.filter(pl.col("borrower_is_entity").fill_null(False))
+        assert entity.height > 0 and (entity["occupancy"] != "primary").all()
+    assert investor["borrower_is_entity"].fill_null(False).mean() > lender["borrower_is_entity"].fill_null(False).mean()

@@ -335,20 +335,35 @@ class Kind(str, Enum):
 
 @app.command()
 def generate(
-    kind: Annotated[Kind, typer.Option(help="lender: loans to screen for loss mitigation; investor: holdings.")],
-    rows: Annotated[int, typer.Option(min=1, help="Number of rows.")],
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    kind: Annotated[Optional[Kind], typer.Option(
+        help="lender: loans to screen for loss mitigation; investor: holdings.", show_default=False)] = None,
+    rows: Annotated[Optional[int], typer.Option(min=1, help="Number of rows.", show_default=False)] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output file: .csv or .parquet.",
+                                                     show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same portfolio.")] = 42,
     as_of: AsOfOpt = None,
+    sample: Annotated[Optional[Path], typer.Option(
+        "--sample", help="Write the sample data (lender and investor portfolios, README) into this directory "
+                         "instead, as sample_data/ holds it.", show_default=False)] = None,
 ) -> None:
-    """Make a realistic, seeded synthetic portfolio (for demos, tests and benchmarks)."""
+    """Make a realistic, seeded synthetic portfolio (for demos, tests and benchmarks): `--kind`,
+    `--rows` and `--out`; or the sample data with `--sample DIR`."""
     def go() -> int:
-        from dispo.generate import generate_to_path
+        from dispo import generate as gen
 
+        if sample is not None:
+            if kind is not None or rows is not None or out_path is not None:
+                raise DispoError("generate: --sample DIR writes the sample data; it takes no --kind, --rows or --out")
+            day = date.fromisoformat(as_of) if as_of else gen.SAMPLE_AS_OF
+            for p in gen.write_samples(sample, day):
+                out.print(f"wrote {p}")
+            return 0
+        if kind is None or rows is None or out_path is None:
+            raise DispoError("generate: give --kind, --rows and --out (or --sample DIR)")
         if out_path.suffix.lower() not in (".csv", ".parquet"):
             raise DispoError(f"{out_path}: --out must end in .csv or .parquet")
         day = date.fromisoformat(as_of) if as_of else date.today()
-        n = generate_to_path(kind.value, rows, seed, day, out_path)
+        n = gen.generate_to_path(kind.value, rows, seed, day, out_path)
         out.print(f"wrote {n:,} {kind.value} rows to {out_path}")
         return 0
 
