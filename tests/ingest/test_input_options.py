@@ -198,3 +198,19 @@ def test_xlsx_header_line_is_the_first_row_with_a_value(tmp_path):
     r = run([p])
     assert r.typed["row_number"].to_list() == [1, 3] and r.blank_rows == {"t.xlsx": 1}
     assert r.header_lines == {"t.xlsx": 3}
+
+
+def test_pipeline_reading_options_and_their_spark_limit(tmp_path):
+    from dispo import config
+
+    (tmp_path / "a.csv").write_text(HEADER + "\n")
+    raw = {"pipeline": {"inputs": ["a.csv"], "output_dir": "out", "date_formats": ["%m/%d/%Y"], "sheet": "Loans",
+                        "worklist_columns": ["servicer_loan_no"]},
+           "columns": {"Loan Number": "property_id"}}
+    cfg = config.from_mapping(raw, base=tmp_path)
+    assert cfg.input_options == InputOptions(columns={"Loan Number": "property_id"}, date_formats=("%m/%d/%Y",),
+                                             sheet="Loans")
+    assert cfg.worklist_columns == ("servicer_loan_no",)
+    assert cfg.canonical()["inputs_read"]["columns"] == {"Loan Number": "property_id"}  # in the config digest
+    with pytest.raises(config.ConfigError, match="need engine \"local\""):
+        config.from_mapping(raw, base=tmp_path, engine="spark")
