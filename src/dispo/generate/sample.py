@@ -41,44 +41,56 @@ def _first_row(frame: pl.DataFrame, at: int, condition: pl.Expr, taken: frozense
     return int(hits[0])
 
 
-def lender_sample(as_of: date = SAMPLE_AS_OF, rows: int = SAMPLE_LENDER_ROWS,
-                  seed: int = SAMPLE_LENDER_SEED) -> tuple[str, list[Injection]]:
-    """The lender sample CSV text and the list of what was injected into it.
+class _Book:
+    """The lender sample being built: the generated rows as text cells, and what was changed."""
 
-    ``rows`` clean generated loans, then: lenient-but-valid spellings of some of their own values
-    (``$412,000``, ``6.25%``, `` Primary ``, ``ca``, ``Y``, ``NA``, ``MFJ``, ``3.0`` ...; they parse
-    to the same values), a formula-like address (valid text that outputs must neutralise), and a
-    few deliberately bad rows that must be quarantined, including one row sent twice (appended at
-    the end: both copies are rejected).
-    """
-    if rows < 1800:
-        raise ValueError("lender_sample needs at least 1800 rows (bad rows are injected up to row 1777)")
-    frame = generate_portfolio("lender", rows, seed, as_of)
-    cells = frame.with_columns(pl.all().cast(pl.String))
-    table: list[list[str | None]] = [list(r) for r in cells.rows()]
-    names = list(frame.columns)
-    col = {c: k for k, c in enumerate(names)}
-    injections: list[Injection] = []
-    unquoted_rows: set[int] = set()
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self.table: list[list[str | None]] = [list(r) for r in frame.with_columns(pl.all().cast(pl.String)).rows()]
+        self.names = list(frame.columns)
+        self.col = {c: k for k, c in enumerate(self.names)}
+        self.injections: list[Injection] = []
+        self.unquoted_rows: set[int] = set()
+        # rows changed at fixed places (0-based); the others are the first suitable row from a place on
+        self.fixed_bad = {36, 157, 300, 443, 611, 776, 1233, 1499, 1568, 1776}
+        self.used: set[int] = set(self.fixed_bad)
 
-    def value(r: int, c: str):
-        return frame[r, c]
+    def value(self, r: int, c: str):
+        return self.frame[r, c]
 
-    def put(r: int, c: str, raw: str, why: str, bad: bool) -> None:
-        table[r][col[c]] = raw
-        injections.append(Injection(r + 1, table[r][col["property_id"]] or "", c, raw, why, bad))
+    def put(self, r: int, c: str, raw: str, why: str, bad: bool) -> None:
+        self.table[r][self.col[c]] = raw
+        self.injections.append(Injection(r + 1, self.table[r][self.col["property_id"]] or "", c, raw, why, bad))
 
-    given = pl.col
-    # rows changed at fixed places (0-based); the others are the first suitable row from a place on
-    fixed_bad = {36, 157, 300, 443, 611, 776, 1233, 1499, 1568, 1776}
-    used: set[int] = set(fixed_bad)
-
-    def pick(at: int, condition: pl.Expr) -> int:
-        r = _first_row(frame, at, condition, frozenset(used))
-        used.add(r)
+    def pick(self, at: int, condition: pl.Expr) -> int:
+        r = _first_row(self.frame, at, condition, frozenset(self.used))
+        self.used.add(r)
         return r
 
-    # lenient but valid: the same value, spelled the way spreadsheets and people write it
+    def csv_text(self, rows: int) -> str:
+        """The CSV, the row in ``unquoted_rows`` written unquoted, and one loan sent twice (both
+        copies are rejected: duplicate property_id)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.names)
+        for k, row in enumerate(self.table):
+            fields = ["" if v is None else v for v in row]
+            if k in self.unquoted_rows:
+                out.write(",".join(fields) + "\n")
+            else:
+                writer.writerow(fields)
+        dup = 1499
+        writer.writerow(["" if v is None else v for v in self.table[dup]])
+        pid = self.table[dup][self.col["property_id"]] or ""
+        self.injections.append(Injection(dup + 1, pid, "property_id", pid, "duplicate property_id (first copy)", True))
+        self.injections.append(Injection(rows + 1, pid, "property_id", pid,
+                                         "duplicate property_id (the copy sent again)", True))
+        return out.getvalue()
+
+
+def _lenient(b: _Book) -> None:
+    """Lenient but valid: the same value, spelled the way spreadsheets and people write it."""
+    given, value, put, pick = pl.col, b.value, b.put, b.pick
     r = pick(11, pl.lit(True))
     put(r, "market_value", f"${value(r, 'market_value'):,.0f}", "dollar sign and thousands separators", False)
     r = pick(24, given("property_tax_annual").is_not_null())
@@ -104,7 +116,10 @@ def lender_sample(as_of: date = SAMPLE_AS_OF, rows: int = SAMPLE_LENDER_ROWS,
     r = pick(249, given("hardship").is_not_null())
     put(r, "hardship", str(value(r, "hardship")).title(), "mixed-case hardship (lower-cased)", False)
 
-    # deliberately bad: each must land in rejects with the reason shown
+
+def _bad(b: _Book, as_of: date) -> None:
+    """Deliberately bad: each must land in rejects with the reason shown."""
+    given, value, put, pick = pl.col, b.value, b.put, b.pick
     put(36, "market_value", "-185000", "market_value must be > 0", True)
     put(157, "state", "XX", "not one of the 51 codes of states.csv", True)
     put(300, "purchase_date", "2026-02-30", "not a real calendar date", True)
@@ -117,9 +132,10 @@ def lender_sample(as_of: date = SAMPLE_AS_OF, rows: int = SAMPLE_LENDER_ROWS,
     before = value(r, "purchase_date") - timedelta(days=400)
     put(r, "rental_start_date", before.isoformat(), "rental_start_date before purchase_date", True)
     r = 1233
-    unquoted_rows.add(r)
-    injections.append(Injection(r + 1, table[r][col["property_id"]] or "", "(row)", str(table[r][col["address"]]),
-                                "address with commas not quoted: the row has too many fields", True))
+    b.unquoted_rows.add(r)
+    b.injections.append(Injection(r + 1, b.table[r][b.col["property_id"]] or "", "(row)",
+                                  str(b.table[r][b.col["address"]]),
+                                  "address with commas not quoted: the row has too many fields", True))
     r = pick(1401, given("occupancy") == "primary")
     debt = value(r, "first_lien_balance") + (value(r, "second_lien_balance") or 0.0)
     put(r, "qpri_balance", f"{debt + 50000:.2f}", "qpri_balance more than first + second lien", True)
@@ -128,34 +144,30 @@ def lender_sample(as_of: date = SAMPLE_AS_OF, rows: int = SAMPLE_LENDER_ROWS,
     sale = as_of + timedelta(days=8)
     put(1776, "foreclosure_sale_date", f"{sale.month}/{sale.day}/{sale.year}", "not an ISO YYYY-MM-DD date", True)
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(names)
-    for k, row in enumerate(table):
-        fields = ["" if v is None else v for v in row]
-        if k in unquoted_rows:
-            out.write(",".join(fields) + "\n")
-        else:
-            writer.writerow(fields)
-    # a loan sent twice: both copies are rejected (duplicate property_id)
-    dup = 1499
-    writer.writerow(["" if v is None else v for v in table[dup]])
-    pid = table[dup][col["property_id"]] or ""
-    injections.append(Injection(dup + 1, pid, "property_id", pid, "duplicate property_id (first copy)", True))
-    injections.append(Injection(rows + 1, pid, "property_id", pid, "duplicate property_id (the copy sent again)", True))
-    injections.sort(key=lambda j: (not j.bad, j.row))
-    return out.getvalue(), injections
+
+def lender_sample(as_of: date = SAMPLE_AS_OF, rows: int = SAMPLE_LENDER_ROWS,
+                  seed: int = SAMPLE_LENDER_SEED) -> tuple[str, list[Injection]]:
+    """The lender sample CSV text and the list of what was injected into it.
+
+    ``rows`` clean generated loans, then: lenient-but-valid spellings of some of their own values
+    (``$412,000``, ``6.25%``, `` Primary ``, ``ca``, ``Y``, ``NA``, ``MFJ``, ``3.0`` ...; they parse
+    to the same values), a formula-like address (valid text that outputs must neutralise), and a
+    few deliberately bad rows that must be quarantined, including one row sent twice (appended at
+    the end: both copies are rejected).
+    """
+    if rows < 1800:
+        raise ValueError("lender_sample needs at least 1800 rows (bad rows are injected up to row 1777)")
+    book = _Book(generate_portfolio("lender", rows, seed, as_of))
+    _lenient(book)
+    _bad(book, as_of)
+    text = book.csv_text(rows)
+    book.injections.sort(key=lambda j: (not j.bad, j.row))
+    return text, book.injections
 
 
-def _readme(injections: list[Injection], lender_rows: int) -> str:
-    bad = [j for j in injections if j.bad]
-    bad_rows = sorted({j.row for j in bad})
-    lenient = [j for j in injections if not j.bad]
-
-    def cell(text: str) -> str:
-        return "`" + text.replace("|", "\\|") + "`" if text else "(empty)"
-
-    lines = [
+def _readme_head(lender_rows: int) -> list[str]:
+    """The README's title, how to regenerate the files, and the table of files."""
+    return [
         "# Sample data",
         "",
         "Synthetic portfolios made by `dispo.generate` (nothing here is a real loan or person).",
@@ -195,6 +207,18 @@ def _readme(injections: list[Injection], lender_rows: int) -> str:
         "Both are run by the sample pipelines: `dispo run pipelines/lender_loss_mitigation.toml` and",
         "`dispo run pipelines/investor_nightly.toml`.",
         "",
+    ]
+
+
+def _cell(text: str) -> str:
+    return "`" + text.replace("|", "\\|") + "`" if text else "(empty)"
+
+
+def _readme(injections: list[Injection], lender_rows: int) -> str:
+    bad = [j for j in injections if j.bad]
+    bad_rows = sorted({j.row for j in bad})
+    lenient = [j for j in injections if not j.bad]
+    lines = _readme_head(lender_rows) + [
         "## Deliberately bad rows (lender_portfolio.csv)",
         "",
         f"{len(bad_rows)} of {lender_rows + 1} rows ({len(bad_rows) / (lender_rows + 1):.2%}) must be quarantined in",
@@ -205,7 +229,7 @@ def _readme(injections: list[Injection], lender_rows: int) -> str:
         "|---|---|---|---|---|",
     ]
     for j in bad:
-        lines.append(f"| {j.row} | `{j.property_id}` | {j.column} | {cell(j.raw)} | {j.why} |")
+        lines.append(f"| {j.row} | `{j.property_id}` | {j.column} | {_cell(j.raw)} | {j.why} |")
     lines += [
         "",
         "## Lenient but valid values (lender_portfolio.csv)",
@@ -217,7 +241,7 @@ def _readme(injections: list[Injection], lender_rows: int) -> str:
         "|---|---|---|---|---|",
     ]
     for j in lenient:
-        lines.append(f"| {j.row} | `{j.property_id}` | {j.column} | {cell(j.raw)} | {j.why} |")
+        lines.append(f"| {j.row} | `{j.property_id}` | {j.column} | {_cell(j.raw)} | {j.why} |")
     lines += [
         "",
         "## What the generator makes",
