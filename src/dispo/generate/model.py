@@ -24,6 +24,9 @@ from dispo.generate.market import cents, epoch_days, hpi, pick, round_to
 #: Rows per random block. Every block draws from its own stream, so output is independent of chunking.
 BLOCK_ROWS = 1 << 14
 KIND_CODE = {"lender": 1, "investor": 2}
+#: Input columns the generator leaves empty on purpose: the state rates of rule T13 come from
+#: data/state_tax.csv by the row's state and income; a drawn per-row rate would only hide them.
+LEFT_EMPTY = ("state_tax_rate", "state_ltcg_rate")
 
 Model = dict[str, np.ndarray]
 
