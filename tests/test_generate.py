@@ -287,7 +287,8 @@ def test_investor_sample_is_clean():
 
 # --- sample pipelines ----------------------------------------------------------------------------
 
-PIPELINE_KEYS = {"name", "inputs", "output_dir", "as_of", "max_reject_fraction"}
+PIPELINE_KEYS = {"name", "inputs", "output_dir", "as_of", "max_reject_fraction", "purpose", "csv_outputs",
+                 "worklist_columns"}
 
 
 @pytest.mark.parametrize("name", ["lender_loss_mitigation.toml", "investor_nightly.toml"])
@@ -354,3 +355,11 @@ def test_revision_2_inputs_are_drawn(lender, investor):
         entity = frame.filter(pl.col("borrower_is_entity").fill_null(False))
         assert entity.height > 0 and (entity["occupancy"] != "primary").all()
     assert investor["borrower_is_entity"].fill_null(False).mean() > lender["borrower_is_entity"].fill_null(False).mean()
+
+
+def test_loan_servicing_inputs_are_drawn(lender, investor):
+    assert set(lender["investor_type"].drop_nulls().unique()) == {"gse", "fha", "portfolio"}
+    assert lender["investor_type"].null_count() < lender.height * 0.3
+    gross = lender.filter(pl.col("monthly_gross_income").is_not_null() & pl.col("other_taxable_income").is_not_null())
+    assert gross.height > 0 and (gross["monthly_gross_income"] * 12 > gross["other_taxable_income"]).all()
+    assert lender["prior_modifications"].max() >= 1 and (lender["prior_modifications"].drop_nulls() <= 2).all()

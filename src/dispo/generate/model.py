@@ -25,8 +25,10 @@ from dispo.generate.market import cents, epoch_days, hpi, pick, round_to
 BLOCK_ROWS = 1 << 14
 KIND_CODE = {"lender": 1, "investor": 2}
 #: Input columns the generator leaves empty on purpose: the state rates of rule T13 come from
-#: data/state_tax.csv by the row's state and income; a drawn per-row rate would only hide them.
-LEFT_EMPTY = ("state_tax_rate", "state_ltcg_rate")
+#: data/state_tax.csv by the row's state and income, and the per-row assumptions of 5.5 from the
+#: pipeline's [assumptions]; a drawn per-row value would only hide them.
+LEFT_EMPTY = ("state_tax_rate", "state_ltcg_rate",
+              *(c for c in schema.NAMES if c in params.assumption_specs()))
 
 Model = dict[str, np.ndarray]
 
@@ -389,7 +391,7 @@ def address(d: Draw, m: Model) -> Model:
 
 def revision_2(d: Draw, m: Model) -> Model:
     """Inputs added in SPEC revision 2, drawn last (the earlier columns keep their values):
-    ``borrower_is_entity`` (investors hold a share of their rentals in an LLC, a few lenders'
+    the loan servicing inputs of :func:`_loan_servicing`, ``borrower_is_entity`` (investors hold a share of their rentals in an LLC, a few lenders'
     non-owner-occupied loans are to one) and ``nonqualified_use_months`` (a main home that was a
     rental or second home before the owner moved in: months after 2008, S4)."""
     non_owner = m["rental"] | m["second_home"]
@@ -401,7 +403,26 @@ def revision_2(d: Draw, m: Model) -> Model:
     nqu = np.floor(d.u() * cap).astype(np.int64) + 1
     nqu = np.where(earlier_use, np.minimum(nqu, cap), 0)
     nqu_given = earlier_use | d.share(0.10)
-    return {"entity": entity, "entity_given": entity_given, "nqu": nqu, "nqu_given": nqu_given}
+    out = {"entity": entity, "entity_given": entity_given, "nqu": nqu, "nqu_given": nqu_given}
+    return out | _loan_servicing(d, m)
+
+
+#: The owner of a lender-book loan (5.4): GSE and FHA loans follow their guides, the rest the
+#: servicer's own portfolio rules.
+INVESTOR_WEIGHTS = {"gse": 0.50, "fha": 0.20, "portfolio": 0.30}
+
+
+def _loan_servicing(d: Draw, m: Model) -> Model:
+    """Revision 2's loan modification inputs (M1, M2, 5.4): who owns the loan, the borrowers' gross
+    monthly income (above the taxable income the tax rules read), earlier modifications."""
+    investor = pick(d.rng, tuple(INVESTOR_WEIGHTS), INVESTOR_WEIGHTS, d.n)
+    investor_given = d.share(0.85 if d.lender else 0.05) & ~m["free_clear"]
+    gross = cents((m["income"] * d.uniform(1.10, 1.40) + 12_000.0) / 12.0)
+    gross_given = m["income_given"] & d.share(0.70 if d.lender else 0.10)
+    prior = np.where(d.share(0.15 if d.lender else 0.02), d.integers(1, 3), 0)
+    prior_given = (prior > 0) | (m["delinquent"] & d.share(0.50))
+    return {"investor_type": investor, "investor_given": investor_given,
+            "gross_income": gross, "gross_given": gross_given, "prior_mods": prior, "prior_given": prior_given}
 
 
 def columns(m: Model) -> dict[str, pa.Array]:
@@ -457,6 +478,9 @@ def columns(m: Model) -> dict[str, pa.Array]:
         "hardship": strings(schema.HARDSHIPS, m["hardship"], m["hardship_given"]),
         "nonqualified_use_months": ints(m["nqu"], m["nqu_given"]),
         "borrower_is_entity": bools(m["entity"], m["entity_given"]),
+        "monthly_gross_income": floats(m["gross_income"], m["gross_given"]),
+        "prior_modifications": ints(m["prior_mods"], m["prior_given"]),
+        "investor_type": strings(tuple(INVESTOR_WEIGHTS), m["investor_type"], m["investor_given"]),
     }
 
 
