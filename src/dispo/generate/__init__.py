@@ -1,6 +1,6 @@
 """Seeded synthetic portfolios: realistic input rows for demos, tests and benchmarks.
 
-Two kinds of portfolio, with the input columns of SPEC section 1 (``dispo.schema.COLUMNS``, in its
+Two kinds of portfolio, with the input columns of docs/spec.md section 1 (``dispo.schema.COLUMNS``, in its
 order, with its types):
 
 - ``lender``: a servicer's book of distressed first-lien loans. Mostly owner-occupied, mostly 1-12
@@ -11,7 +11,7 @@ order, with its types):
   primary and second homes; ~30 % free and clear.
 
 Every value satisfies the schema's bounds, allowed sets and cross rules; many optional values are
-left null so the defaults of SPEC section 1 get exercised.
+left null so the defaults of docs/spec.md section 1 get exercised.
 
 Determinism and streaming: rows are made in fixed blocks of ``BLOCK_ROWS`` rows, each from its own
 random stream seeded by ``(seed, kind, block index)``. A portfolio therefore depends only on

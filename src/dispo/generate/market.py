@@ -101,7 +101,7 @@ CITIES = tuple([
     "Oakland", "Lakewood", "Cleveland", "Plymouth", "Hamilton", "Monroe", "Chester", "Troy", "Union",
 ])
 
-HARDSHIP_WEIGHTS = {  # among borrowers who give one (job_change: a move for a new job, SPEC rev. 2 S3)
+HARDSHIP_WEIGHTS = {  # among borrowers who give one (job_change: a move for a new job, docs/spec.md S3)
     "job_loss": 0.30, "job_change": 0.06, "divorce": 0.14, "medical": 0.16, "rate_reset": 0.10,
     "rental_loss": 0.04, "death": 0.05, "other": 0.15,
 }

@@ -2,7 +2,7 @@
 
 :func:`block` draws ``BLOCK_ROWS`` rows from one random stream. The topic functions run in a fixed
 order -- where and use, values, delinquency, debt, note, carrying costs, foreclosure calendar,
-rental, borrower, scenario knobs, address, then the columns added in SPEC revision 2 -- each
+rental, borrower, scenario knobs, address, then the columns added in docs/spec.md revision 2 -- each
 reading what the earlier ones drew (``m``, a dict of arrays) and adding its own. The order is the
 order of draws from the stream: moving a draw changes every value after it, so a new quantity is
 drawn at the end (:func:`revision_2`), and the portfolio of a given seed stays what it was.
@@ -390,10 +390,11 @@ def address(d: Draw, m: Model) -> Model:
 
 
 def revision_2(d: Draw, m: Model) -> Model:
-    """Inputs added in SPEC revision 2, drawn last (the earlier columns keep their values):
-    the loan servicing inputs of :func:`_loan_servicing`, ``borrower_is_entity`` (investors hold a share of their rentals in an LLC, a few lenders'
-    non-owner-occupied loans are to one) and ``nonqualified_use_months`` (a main home that was a
-    rental or second home before the owner moved in: months after 2008, S4)."""
+    """Inputs added in docs/spec.md revision 2, drawn last (the earlier columns keep their values):
+    the loan servicing inputs of :func:`_loan_servicing`, ``borrower_is_entity`` (investors hold a
+    share of their rentals in an LLC, a few lenders' non-owner-occupied loans are to one) and
+    ``nonqualified_use_months`` (a main home that was a rental or second home before the owner
+    moved in: months after 2008, S4)."""
     non_owner = m["rental"] | m["second_home"]
     entity = non_owner & d.share(0.25 if not d.lender else 0.05)
     entity_given = entity | d.share(0.30)
