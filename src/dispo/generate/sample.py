@@ -234,7 +234,7 @@ def _readme(injections: list[Injection], lender_rows: int) -> str:
         "",
         "## Lenient but valid values (lender_portfolio.csv)",
         "",
-        "These rows are accepted: each spelling parses to the value the generator made (SPEC section 1,",
+        "These rows are accepted: each spelling parses to the value the generator made (docs/spec.md section 1,",
         "parsing), so the results are the same as for the clean spelling.",
         "",
         "| row | property_id | column | raw value | what it exercises |",
@@ -256,7 +256,7 @@ def _readme(injections: list[Injection], lender_rows: int) -> str:
         "- Investor kind: ~70 % rentals (rent 0.6-0.9 % of value a month, depreciation claimed, land values",
         "  and converted former homes with `fmv_at_conversion`, suspended passive losses), the rest",
         "  primary and second homes, ~30 % free and clear.",
-        "- Many optional values are left empty so the defaults of SPEC section 1 and the pipeline's",
+        "- Many optional values are left empty so the defaults of docs/spec.md section 1 and the pipeline's",
         "  `[defaults]` apply.",
         "",
     ]
