@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -235,6 +236,22 @@ def _non_empty(frames: Iterable[pl.DataFrame], empty: pl.DataFrame) -> Iterator[
         yield empty
 
 
+def _in_background(out: OutputSet, writers: Iterable[Callable[[OutputSet], None]]) -> Future[None]:
+    """Calls ``writers`` one after the other in a thread; the future holds the first error. The
+    set waits for it before its commit (``result()``), and an error there rolls the set back."""
+    writers = list(writers)
+
+    def run() -> None:
+        for writer in writers:
+            writer(out)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-reports")
+    try:
+        return pool.submit(run)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _stream_results_csv(out: OutputSet, results_path: Path) -> None:
     """results.csv (``csv_outputs = "all"``): results.parquet's rows, as the CSV writer shows them."""
     path = out.staged_path("results.csv")
@@ -242,6 +259,45 @@ def _stream_results_csv(out: OutputSet, results_path: Path) -> None:
         for i, batch in enumerate(_batches(results_path)):
             write_safe_csv(batch, fh, include_header=i == 0)
     out.seal("results.csv")
+
+
+def _write_worklists(out: OutputSet, results_path: Path, res_schema: pl.Schema, keys: pl.DataFrame,
+                     lists: Sequence[worklists.Worklist], worklist_columns: Sequence[str], sort_dir: Path,
+                     bucket_rows: int, files: set[str]) -> None:
+    """The worklists of ``lists``: one pass over results.parquet's worklist columns sends every
+    row (with its reason) to its buckets; each worklist is then streamed in rank order."""
+    positions = {w.name: _ranked_positions(keys, w.rank_by, w.where) for w in lists}
+    buckets = {w.name: _Buckets(sort_dir / w.name, bucket_rows) for w in lists}
+    reads = list(dict.fromkeys(c for w in lists for c in w.source_columns(worklist_columns) if c in res_schema))
+    first = 0
+    for batch in _batches(results_path, reads):
+        rows = slice(first, first + batch.height)
+        for w in lists:
+            buckets[w.name].add(worklists.unranked(batch.with_columns(positions[w.name][rows]), w,
+                                                   worklist_columns, carry=[_POS]).collect())
+        first += batch.height
+    del positions
+    empty_batch = pl.DataFrame(schema={c: res_schema[c] for c in reads}).with_columns(
+        pl.lit(None, pl.UInt64).alias(_POS))
+    for w in lists:
+        empty = worklists.unranked(empty_batch, w, worklist_columns, carry=[_POS]).collect()
+        columns = [c for c in w.output_columns(worklist_columns) if c != "rank"]
+        _stream_table(out, w.name, buckets[w.name].sorted_frames(), columns, empty, rank=True,
+                      csv=f"{w.name}.csv" in files)
+
+
+def _write_tax_outcomes(out: OutputSet, chunks: ChunkWriter, by_pid: pl.Series, sort_dir: Path, bucket_rows: int,
+                        *, csv: bool) -> None:
+    """tax_outcomes in property_id, disposition order, from the chunks' tax rows (external sort)."""
+    tax = _Buckets(sort_dir / "tax_outcomes", bucket_rows)
+    for part in sorted(chunks.tax_dir.glob("part-*.parquet")):
+        for batch in _batches(part):
+            tax.add(batch.with_columns(
+                (by_pid.gather(pl.Series(batch[_ROW])) * len(schema.DISPOSITIONS)
+                 + batch[_ORDER].cast(pl.UInt64)).alias(_POS)))
+    tax_empty = pl.read_parquet(chunks.tax_dir / "part-00000.parquet", glob=False, n_rows=0)
+    _stream_table(out, "tax_outcomes", tax.sorted_frames(), list(tables.TAX_OUTCOME_COLUMNS),
+                  tax_empty.with_columns(pl.lit(None, pl.UInt64).alias(_POS)), rank=False, csv=csv)
 
 
 def write_run_outputs(
@@ -277,42 +333,21 @@ def write_run_outputs(
             if "results.csv" in files:
                 _stream_results_csv(out, results_path)
             keys = pl.read_parquet(results_path, glob=False, columns=key_columns)
-            positions = {w.name: _ranked_positions(keys, w.rank_by, w.where) for w in lists}
             by_pid = _pid_positions(keys)
+            _write_worklists(out, results_path, res_schema, keys, lists, worklist_columns, sort_dir, bucket_rows,
+                             files)
             del keys
-            buckets = {w.name: _Buckets(sort_dir / w.name, bucket_rows) for w in lists}
-            reads = list(dict.fromkeys(c for w in lists for c in w.source_columns(worklist_columns)
-                                       if c in res_schema))
-            first = 0
-            for batch in _batches(results_path, reads):  # one pass: every row to its buckets
-                rows = slice(first, first + batch.height)
-                for w in lists:
-                    buckets[w.name].add(worklists.unranked(batch.with_columns(positions[w.name][rows]), w,
-                                                           worklist_columns, carry=[_POS]).collect())
-                first += batch.height
-            del positions
-            empty_batch = pl.DataFrame(schema={c: res_schema[c] for c in reads}).with_columns(
-                pl.lit(None, pl.UInt64).alias(_POS))
-            for w in lists:
-                empty = worklists.unranked(empty_batch, w, worklist_columns, carry=[_POS]).collect()
-                columns = [c for c in w.output_columns(worklist_columns) if c != "rank"]
-                _stream_table(out, w.name, buckets[w.name].sorted_frames(), columns, empty, rank=True,
-                              csv=f"{w.name}.csv" in files)
-            tax = _Buckets(sort_dir / "tax_outcomes", bucket_rows)
-            for part in sorted(chunks.tax_dir.glob("part-*.parquet")):
-                for batch in _batches(part):
-                    tax.add(batch.with_columns(
-                        (by_pid.gather(pl.Series(batch[_ROW])) * len(schema.DISPOSITIONS)
-                         + batch[_ORDER].cast(pl.UInt64)).alias(_POS)))
-            tax_columns = list(tables.TAX_OUTCOME_COLUMNS)
-            tax_empty = pl.read_parquet(chunks.tax_dir / "part-00000.parquet", glob=False, n_rows=0)
-            _stream_table(out, "tax_outcomes", tax.sorted_frames(), tax_columns,
-                          tax_empty.with_columns(pl.lit(None, pl.UInt64).alias(_POS)), rank=False,
-                          csv="tax_outcomes.csv" in files)
-            write_table(out, "rejects", rejects_table, csv="rejects.csv" in files)
-            out.write_json("summary.json", dict(summary))
-            for writer in extra_writers:
-                writer(out)
+            # The readable reports (report.xlsx: every worklist row) need only what is staged by
+            # now: they are written in a thread while tax_outcomes is sorted (both mostly native
+            # code that releases the GIL: Polars, zlib, pyarrow).
+            readable = _in_background(out, extra_writers)
+            try:
+                _write_tax_outcomes(out, chunks, by_pid, sort_dir, bucket_rows, csv="tax_outcomes.csv" in files)
+                write_table(out, "rejects", rejects_table, csv="rejects.csv" in files)
+                out.write_json("summary.json", dict(summary))
+            finally:
+                wait([readable])  # never leave it writing into a staging directory being removed
+            readable.result()  # its error, if any, fails the set
     finally:
         shutil.rmtree(sort_dir, ignore_errors=True)
     return [out.output_dir / name for name in out.committed]
