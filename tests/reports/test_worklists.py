@@ -106,3 +106,11 @@ def test_money_text(value, dollars, cents):
     frame = pl.DataFrame({"v": [value]}, schema={"v": pl.Float64})
     got = frame.select(worklists.dollars(pl.col("v")).alias("d"), worklists.cents(pl.col("v")).alias("c")).row(0)
     assert got == (dollars, cents)
+
+
+def test_reason_of_a_payoff_sale_names_no_offer():
+    """L1: a loan that is not underwater is paid in full by the borrower's sale: no offer to weigh;
+    savings 439,010.75 → $439,011."""
+    got = _reason(worklists.LENDER, property_id=["P1"], loss_mit_candidate=[True], lender_best_option=["payoff_sale"],
+                  lender_savings_vs_foreclosure=[439010.75], min_acceptable_offer=[1201174.0], offer_status=["none"])
+    assert got == ["payoff sale (not underwater): $439,011 better than foreclosure"]

@@ -79,23 +79,6 @@ def for_purpose(purpose: str) -> tuple[Worklist, ...]:
     return tuple(w for w in WORKLISTS if purpose in ("both", w.purpose))
 
 
-#: Worklist columns whose producers are being added to the engine (issue 16: modification M1-M8,
-#: L8 offers, 5.4 investor_type): typed nulls until then. Delete this table and
-#: :func:`_not_yet_computed` once the engine produces them all.
-_PENDING_COLUMNS: dict[str, pl.DataType] = {
-    "investor_type": pl.String(), "pv_modification": pl.Float64(), "pv_no_modification": pl.Float64(),
-    "mod_monthly_pi": pl.Float64(), "mod_payment_reduction": pl.Float64(), "p_redefault": pl.Float64(),
-    "offer_status": pl.String(), "counter_offer": pl.Float64(), "mod_npv_gain": pl.Float64(),
-}
-
-
-def _not_yet_computed(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """``frame`` with a typed null column for each ``_PENDING_COLUMNS`` entry it lacks."""
-    have = set(frame.collect_schema().names())
-    missing = [pl.lit(None, dtype=t).alias(c) for c, t in _PENDING_COLUMNS.items() if c not in have]
-    return frame.with_columns(missing) if missing else frame
-
-
 # --- text pieces (vectorized) ----------------------------------------------------------------------
 
 def _grouped(digits: pl.Expr) -> pl.Expr:
@@ -147,7 +130,7 @@ def _text(*parts: pl.Expr | str) -> pl.Expr:
 
 # --- the reasons --------------------------------------------------------------------------------------
 
-_OPTION_WORDS = {"modification": "modify", "short_sale": "short sale", "payoff_sale": "payoff sale",
+_OPTION_WORDS = {"modification": "modify", "short_sale": "short sale", "payoff_sale": "payoff sale (not underwater)",
                  "deed_in_lieu": "deed-in-lieu", "foreclosure": "foreclose"}
 
 
@@ -184,7 +167,7 @@ def lender_reason() -> pl.Expr:
     liquidate = _clauses(
         best.replace_strict(_OPTION_WORDS, default=best, return_dtype=pl.String),
         _text(dollars(savings), " better than foreclosure"),
-        pl.when(best.is_in(["short_sale", "payoff_sale"])).then(_offer_clause()),
+        pl.when(best == "short_sale").then(_offer_clause()),
         _deadline_clause(),
     )
     foreclose = _clauses(
@@ -223,7 +206,7 @@ def unranked(results: Frame, worklist: Worklist, extra: Sequence[str] = (), carr
     """The rows of ``worklist`` (its filter applied) with its columns and ``reason``, not yet
     ranked: what :func:`ranked` sorts; also what each batch of a run contributes (with ``carry``:
     columns kept after the worklist's, e.g. the row's output position)."""
-    lf = _not_yet_computed(results.lazy())
+    lf = results.lazy()
     names = lf.collect_schema().names()
     missing = [c for c in worklist.source_columns(extra) if c not in names]
     if missing:
