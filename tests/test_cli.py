@@ -88,9 +88,12 @@ def test_csv_and_parquet_inputs_give_identical_results(work):
     ra = pl.read_parquet(work / "a" / "results.parquet").drop("source_file")
     rb = pl.read_parquet(work / "b" / "results.parquet").drop("source_file")
     assert ra.equals(rb)
-    ta = pl.read_csv(work / "a" / "tax_outcomes.csv")
-    tb = pl.read_csv(work / "b" / "tax_outcomes.csv")
+    ta = pl.read_parquet(work / "a" / "tax_outcomes.parquet")
+    tb = pl.read_parquet(work / "b" / "tax_outcomes.parquet")
     assert ta.equals(tb)
+    wa = pl.read_csv(work / "a" / "lender_worklist.csv")  # the worklist CSV (default csv_outputs)
+    wb = pl.read_csv(work / "b" / "lender_worklist.csv")
+    assert wa.equals(wb)
 
 
 # --- exit 1: one clear line, nothing written over the previous outputs --------------------------
