@@ -6,6 +6,7 @@ extra package. Only what the test needs: open a page, evaluate, screenshot, coll
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -46,8 +47,12 @@ class Browser:
         self._from_chrome, from_chrome_w = os.pipe()
 
         def wire_fds() -> None:
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
+            # via fds >= 10 first: a pipe may itself be fd 3 or 4 (dup2 onto itself would keep its
+            # close-on-exec flag, and one dup2 could clobber the other pipe)
+            high_r = fcntl.fcntl(to_chrome_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_chrome_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
 
         self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={self.profile}",
                                       f"--window-size={width},{height}", "about:blank"],
