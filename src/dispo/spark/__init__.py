@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from dispo.config import PipelineConfig
-    from dispo.run import Reporter, RunOutcome
+    from dispo.outcome import Reporter, RunOutcome
 
 __all__ = ["evaluate", "run_pipeline_spark", "validate"]
 
