@@ -81,7 +81,7 @@ def _without_empty_row_assumptions(df: Any) -> Any:
 
 def evaluate(df: Any, *, as_of: date | str, assumptions: Mapping[str, float] | Assumptions | None = None,
              defaults: Mapping[str, Any] | None = None) -> Any:
-    """Every output column of SPEC section 7 for a Spark DataFrame of **typed, valid** rows.
+    """Every output column of docs/spec.md section 7 for a Spark DataFrame of **typed, valid** rows.
 
     The Spark twin of :func:`dispo.evaluate` (same arguments, same columns in the same order, same
     values): the input columns after defaults, extra columns unchanged, then every output. Each
@@ -115,7 +115,7 @@ def evaluate(df: Any, *, as_of: date | str, assumptions: Mapping[str, float] | A
 def validate(df: Any, *, as_of: date | str | None = None) -> tuple[Any, Any]:
     """Splits a Spark DataFrame of input rows into (accepted, rejects), as ``dispo run`` does.
 
-    ``df``: one row per property, columns named as in SPEC section 1, of any type (text as read from
+    ``df``: one row per property, columns named as in docs/spec.md section 1, of any type (text as read from
     CSV, or typed from Parquet/tables: each value is read as the ingest reads a Parquet value).
     ``as_of`` (default today) is the date the cross rules compare with. Every row ends in exactly one
     of the two frames:
