@@ -189,6 +189,32 @@ def test_target_that_is_a_directory_fails_before_anything_moves(previous):
     assert not list(previous.glob(STAGING_PREFIX + "*"))
 
 
+def test_spark_results_directory_is_replaced_by_a_local_runs_file(previous):
+    """A Spark run leaves results.parquet as a directory of parts (docs/scale-out.md); the next
+    local run on that directory replaces it with its file instead of stopping."""
+    (previous / "results.parquet").unlink()
+    parts = previous / "results.parquet"
+    parts.mkdir()
+    pl.DataFrame({"property_id": ["spark"]}).write_parquet(parts / "part-00000.parquet")
+    (parts / "_SUCCESS").write_bytes(b"")
+    (parts / ".part-00000.parquet.crc").write_bytes(b"x")
+    _write_set(previous, "new")
+    assert (previous / "results.parquet").is_file()
+    assert pl.read_parquet(previous / "results.parquet")["property_id"].to_list() == ["new"]
+    assert not list(previous.glob(STAGING_PREFIX + "*"))
+    assert atomic.verify(previous) == []
+
+
+def test_results_directory_with_foreign_content_is_refused(previous):
+    (previous / "results.parquet").unlink()
+    (previous / "results.parquet").mkdir()
+    (previous / "results.parquet" / "notes.txt").write_text("mine")
+    before = _snapshot(previous)
+    with pytest.raises(atomic.OutputError, match="is a directory"):
+        _write_set(previous, "new")
+    assert _snapshot(previous) == before
+
+
 def test_lock_refuses_a_concurrent_set(tmp_path):
     with OutputSet(tmp_path):
         with pytest.raises(atomic.OutputDirBusy):

@@ -54,6 +54,12 @@ STAGING_PREFIX = ".staging-"
 JOURNAL_NAME = ".commit.json"
 MANIFEST_NAME = ".dispo-manifest.json"
 MANIFEST_FORMAT = "dispo-output-set/1"
+#: Outputs that the Spark engine writes as a directory of Parquet parts under the same name
+#: (docs/scale-out.md): a later set may replace such a directory with its file, and a Spark run's
+#: directory replaces the file. Any other directory in place of an output is refused.
+PARTS_DIRECTORIES = frozenset({"results.parquet"})
+#: What a directory of parts may hold besides Parquet files: Spark's markers and checksums.
+_PART_MARKERS = ("_SUCCESS", ".crc")
 
 
 class OutputError(RuntimeError):
@@ -169,7 +175,10 @@ def _roll_forward(output_dir: Path, staging: Path, journal: dict[str, Any]) -> l
         _check_name(name)
         src = staging / name
         if src.exists():
-            os.replace(src, output_dir / name)
+            target = output_dir / name
+            if target.is_dir() and not target.is_symlink():  # a Spark run's parts (checked before
+                os.replace(target, staging / f".replaced-{name}")  # the commit point); goes with staging
+            os.replace(src, target)
             moved.append(name)
     for name in journal.get("retired", []):  # outputs of an earlier set that this set does not have
         _check_name(name)
@@ -179,6 +188,16 @@ def _roll_forward(output_dir: Path, staging: Path, journal: dict[str, Any]) -> l
     os.replace(staging / JOURNAL_NAME, output_dir / MANIFEST_NAME)
     _fsync_dir(output_dir)
     return moved
+
+
+def _is_parts_directory(path: Path) -> bool:
+    """``path`` is a directory of Parquet parts that the Spark engine wrote for an output of
+    ``PARTS_DIRECTORIES`` (only files: parts, markers, checksums)."""
+    if path.name not in PARTS_DIRECTORIES:
+        return False
+    return all(entry.is_file() and not entry.is_symlink()
+               and (entry.suffix == ".parquet" or entry.name.endswith(_PART_MARKERS))
+               for entry in path.iterdir())
 
 
 def _recover_unlocked(output_dir: Path) -> list[str]:
@@ -395,7 +414,7 @@ class OutputSet:
             if not (staging / name).is_file():
                 raise OutputError(f"{name} was registered but never written")
             target = self.output_dir / name
-            if target.is_dir() and not target.is_symlink():
+            if target.is_dir() and not target.is_symlink() and not _is_parts_directory(target):
                 raise OutputError(f"{target} is a directory; cannot replace it with an output file")
         # Files written through staged_path() by the caller (fsynced by it) are hashed here.
         digests = {name: self._sealed[name].result() if name in self._sealed else _sha256(staging / name)

@@ -377,6 +377,41 @@ def _read(parts: list[Path], polars_schema: dict[str, pl.DataType]) -> pl.DataFr
     return pl.read_parquet(parts, glob=False).select(list(polars_schema)).cast(polars_schema)
 
 
+def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work: Path
+           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The cross-row check, then the split of the evaluated checkpoint: results.parquet/ (Parquet
+    parts in ``work``) and the rejects; every row read is in one of them. Returns (duplicate ids,
+    results, rejects)."""
+    from pyspark.sql import functions as F
+
+    result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX)]
+    results_schema = {c: out_schema[c] for c in result_cols}
+    rejects_schema = {SRC: pl.String, RN: pl.Int64, "reasons": pl.List(pl.String),
+                      **{c: pl.String for c in ing.columns}}
+    # the cross-row check, then the split: results.parquet/ (Parquet parts) and the rejects
+    dups_df = duplicate_ids(spark.read.parquet(evaluated_uri))
+    dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
+    # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
+    final = split_accepted(spark.read.parquet(evaluated_uri), ing.columns,
+                           F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
+    _write(final.where(F.col(ACCEPTED)).sortWithinPartitions(P.FILE_INDEX, RN)
+           .select(*[q(c) for c in result_cols]), work / RESULTS_DIR)
+    rejects = pl.from_arrow(
+        final.where(~F.col(ACCEPTED))
+        .select(q(SRC), q(RN), F.transform(P.REASONS, lambda x: x["text"]).alias("reasons"),
+                *[F.col(P.RAW).getItem(i).alias(f"c{i}") for i in range(len(ing.columns))])
+        .orderBy(q(SRC).asc_nulls_last(), q(RN).asc_nulls_last()).toArrow())
+    rejects = rejects.rename({f"c{i}": c for i, c in enumerate(ing.columns)}).cast(rejects_schema)
+    results = _read(_parts(work / RESULTS_DIR), results_schema)
+    accepted, rejected = results.height, rejects.height
+    if accepted + rejected != ing.rows_read:
+        from dispo.validate import RowConservationError
+
+        raise RowConservationError(
+            f"rows read {ing.rows_read} != accepted {accepted} + rejected {rejected}")
+    return dups, results, rejects
+
+
 def _replace_results(output_dir: Path, new: Path, work: Path) -> Path:
     """Moves the new ``results.parquet/`` into place: the previous results (a local run's file or
     a Spark run's directory) go to ``work`` and are removed with it; so does a ``results/`` an
@@ -435,8 +470,6 @@ def run_pipeline_spark(cfg: PipelineConfig, reporter: Reporter | None = None) ->
 
 
 def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter, con: Any, run_id: str) -> RunOutcome:
-    from pyspark.sql import functions as F
-
     from dispo import reports
     from dispo.reports import tables
 
@@ -456,32 +489,9 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter, con: Any, run_id: 
         # partition) per task, whatever split size was set for the inputs.
         stack.enter_context(sql_conf(spark, {"spark.sql.files.maxPartitionBytes": str(1 << 30),
                                              "spark.sql.files.openCostInBytes": str(1 << 30)}))
-        result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX)]
-        results_schema = {c: out_schema[c] for c in result_cols}
-        rejects_schema = {SRC: pl.String, RN: pl.Int64, "reasons": pl.List(pl.String),
-                          **{c: pl.String for c in ing.columns}}
         with timed(timings, reporter, "validate", "duplicate ids") as note:
-            # the cross-row check, then the split: results.parquet/ (Parquet parts) and the rejects
-            dups_df = duplicate_ids(spark.read.parquet(evaluated_uri))
-            dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
-            # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
-            final = split_accepted(spark.read.parquet(evaluated_uri), ing.columns,
-                                   F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
-            _write(final.where(F.col(ACCEPTED)).sortWithinPartitions(P.FILE_INDEX, RN)
-                   .select(*[q(c) for c in result_cols]), work / RESULTS_DIR)
-            rejects = pl.from_arrow(
-                final.where(~F.col(ACCEPTED))
-                .select(q(SRC), q(RN), F.transform(P.REASONS, lambda x: x["text"]).alias("reasons"),
-                        *[F.col(P.RAW).getItem(i).alias(f"c{i}") for i in range(len(ing.columns))])
-                .orderBy(q(SRC).asc_nulls_last(), q(RN).asc_nulls_last()).toArrow())
-            rejects = rejects.rename({f"c{i}": c for i, c in enumerate(ing.columns)}).cast(rejects_schema)
-            results = _read(_parts(work / RESULTS_DIR), results_schema)
+            dups, results, rejects = _split(spark, ing, evaluated_uri, out_schema, work)
             accepted, rejected = results.height, rejects.height
-            if accepted + rejected != ing.rows_read:
-                from dispo.validate import RowConservationError
-
-                raise RowConservationError(
-                    f"rows read {ing.rows_read} != accepted {accepted} + rejected {rejected}")
             note["detail"] = f"{accepted:,} accepted, {rejected:,} rejected"
 
         failed = gate_failed(ing.rows_read, rejected, cfg.max_reject_fraction)
