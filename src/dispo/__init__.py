@@ -36,7 +36,7 @@ def evaluate(frame, *, as_of, assumptions=None, defaults=None, output="same"):
     >>> out = dispo.evaluate(df, as_of="2026-11-22", assumptions={"reo_discount": 0.3})
     """
     from dispo import schema
-    from dispo.api import as_date, give_back, to_polars
+    from dispo.frames import as_date, give_back, to_polars
     from dispo.engine import evaluate as _evaluate
 
     given = frame
@@ -51,7 +51,7 @@ def evaluate(frame, *, as_of, assumptions=None, defaults=None, output="same"):
 def validate(frame, *, as_of=None, columns=None, date_formats=(), output="same"):
     """Parses and checks a Polars or pandas frame exactly as ``dispo run`` checks an input file
     (docs/spec.md section 1: the same parsing of text, ``$``, ``%`` and dates, the same schema rules and
-    reasons). Returns a :class:`dispo.api.Validated`: ``accepted`` (the typed rows, ready for
+    reasons). Returns a :class:`dispo.validate.Validated`: ``accepted`` (the typed rows, ready for
     :func:`evaluate`), ``rejects`` (each with ``reasons``, ``column: what is wrong: 'raw value'``)
     and ``reasons_counted``; frames come back as the type given unless ``output`` says otherwise.
 
@@ -64,6 +64,6 @@ def validate(frame, *, as_of=None, columns=None, date_formats=(), output="same")
     ...     "first_lien_balance": [200000]}), as_of="2026-11-22")
     >>> out = dispo.evaluate(checked.accepted, as_of="2026-11-22")
     """
-    from dispo.api import validate as _validate
+    from dispo.validate.frame import validate_frame
 
-    return _validate(frame, as_of=as_of, columns=columns, date_formats=date_formats, output=output)
+    return validate_frame(frame, as_of=as_of, columns=columns, date_formats=date_formats, output=output)

@@ -10,7 +10,7 @@ text comes from :mod:`dispo.validate` itself, so a reason is byte-identical to t
 - required (``ExpectColumnValuesToNotBeNull``): null, unless the cell already has a parse reason;
 - bounds (``ExpectColumnValuesToBeBetween`` with ``strict_min``/``strict_max``), nulls pass;
 - allowed set (``ExpectColumnValuesToBeInSet``), nulls pass;
-- cross rules: the rule's DuckDB SQL (``validate._gx_frame``), nulls pass.
+- cross rules: the rule's DuckDB SQL (``validate.gx_frame``), nulls pass.
 
 Rows whose CSV record could not be split (reason ``row: ...``) are not checked, as locally.
 """
@@ -22,14 +22,13 @@ from datetime import date
 import polars as pl
 
 from dispo import schema
-# The reason wording and ordering are validation's own (private helpers, reused on purpose: a
+# The reason wording and ordering are validation's own (its public helpers, reused on purpose: a
 # second copy of the wording would drift).
 from dispo.validate import (
-    _ROW, _allowed_message, _bound_message, _gx_frame, _parse_reasons, _position, _rule_message,
+    ROW, allowed_message, bound_message, column_position, gx_frame, parse_reasons, rule_message,
 )
 from dispo.validate.suite import ALLOWED, BOUNDS, CHECK_ORDER, REQUIRED, RULE, UNIQUE, rule_column
 
-ROW = _ROW
 #: A reason as the Spark engine carries it until the duplicate check: its sort keys and its text.
 REASON_DTYPE = pl.Struct({"rank": pl.Int64, "sub": pl.Int64, "text": pl.String})
 REASONS_DTYPE = pl.List(REASON_DTYPE)
@@ -39,7 +38,7 @@ _FAILED = {ROW: pl.UInt32, "column": pl.String, "message": pl.String, "rank": pl
 
 def unique_rank() -> int:
     """Sort key of the duplicate-id reason (validation orders reasons by column, then check)."""
-    return _position(schema.UNIQUE_COLUMN) * 10 + CHECK_ORDER[UNIQUE]
+    return column_position(schema.UNIQUE_COLUMN) * 10 + CHECK_ORDER[UNIQUE]
 
 
 def duplicate_message(copies: int) -> str:
@@ -53,12 +52,12 @@ def _rows(frame: pl.DataFrame, mask: pl.Expr, column: str, message: pl.Expr, ran
 
 
 def failures(checked: pl.DataFrame, parse_failed: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One row per failed check: _ROW, column, message, rank, sub (as ``validate._failures``)."""
-    gx = _gx_frame(checked, as_of)
+    """One row per failed check: ROW, column, message, rank, sub (as ``validate._failures``)."""
+    gx = gx_frame(checked, as_of)
     parts: list[pl.DataFrame] = []
     for c in schema.COLUMNS:
         v = pl.col(c.name)
-        base = _position(c.name) * 10
+        base = column_position(c.name) * 10
         if c.required:
             missing = _rows(gx, v.is_null(), c.name, pl.lit("required value missing"), base + CHECK_ORDER[REQUIRED])
             already = parse_failed.filter(pl.col("column") == c.name).select(ROW)
@@ -67,27 +66,27 @@ def failures(checked: pl.DataFrame, parse_failed: pl.DataFrame, as_of: date) -> 
             x = v.cast(pl.Float64)
             low = ((x < c.min) | ((x == c.min) & c.min_exclusive)) if c.min is not None else pl.lit(False)
             high = ((x > c.max) | ((x == c.max) & c.max_exclusive)) if c.max is not None else pl.lit(False)
-            message = (pl.when(low).then(pl.lit(_bound_message(c, "low")))
-                       .otherwise(pl.lit(_bound_message(c, "high"))))
+            message = (pl.when(low).then(pl.lit(bound_message(c, "low")))
+                       .otherwise(pl.lit(bound_message(c, "high"))))
             parts.append(_rows(gx, low | high, c.name, message, base + CHECK_ORDER[BOUNDS]))
         if c.allowed:
             parts.append(_rows(gx, v.is_not_null() & ~v.is_in(list(c.allowed)), c.name,
-                               pl.lit(_allowed_message(c)), base + CHECK_ORDER[ALLOWED]))
+                               pl.lit(allowed_message(c)), base + CHECK_ORDER[ALLOWED]))
     for i, rule in enumerate(schema.CROSS_RULES):
-        parts.append(_rows(gx, ~pl.col(rule_column(rule)), rule.column, pl.lit(_rule_message(rule, as_of)),
-                           _position(rule.column) * 10 + CHECK_ORDER[RULE], i))
+        parts.append(_rows(gx, ~pl.col(rule_column(rule)), rule.column, pl.lit(rule_message(rule, as_of)),
+                           column_position(rule.column) * 10 + CHECK_ORDER[RULE], i))
     return pl.concat([p.cast(_FAILED) for p in parts]) if parts else pl.DataFrame(schema=_FAILED)
 
 
 def row_reasons(typed: pl.DataFrame, raw: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, pl.Series]:
     """Every row-level reason of the rows of one batch.
 
-    ``typed``: the ingest's typed rows with ``_ROW`` (UInt32) and ``parse_reasons``; ``raw``: the
-    same rows' raw text with ``_ROW``. Returns (``_ROW``, ``reasons`` list of {rank, sub, text}
-    sorted as validation sorts them) for the rows that have a reason, and the ``_ROW`` of the rows
+    ``typed``: the ingest's typed rows with ``ROW`` (UInt32) and ``parse_reasons``; ``raw``: the
+    same rows' raw text with ``ROW``. Returns (``ROW``, ``reasons`` list of {rank, sub, text}
+    sorted as validation sorts them) for the rows that have a reason, and the ``ROW`` of the rows
     that take part in the duplicate check (every row whose record could be split).
     """
-    parsed = _parse_reasons(typed)
+    parsed = parse_reasons(typed)
     parse_failed = parsed.select(ROW, "column").unique()
     ragged = parsed.filter(pl.col("column") == "row").select(ROW).unique()
     checked = typed.filter(~pl.col(ROW).is_in(ragged[ROW].implode()))

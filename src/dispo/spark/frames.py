@@ -4,7 +4,7 @@ pyarrow batches in, pyarrow batches out, no pyspark (tested on plain batches too
 - :func:`evaluate_batches` runs ``dispo.engine.evaluate_wide`` + ``results_frame`` (the local
   engine's own code, as ``dispo.engine.evaluate`` calls them) on each chunk of typed rows.
 - :func:`check_batches` turns each value into the ingest's text of it (as for a Parquet input:
-  ``ingest.reader._parquet_text``), parses it with the ingest's SQL and runs the row checks of a run
+  ``ingest.reader.parquet_text``), parses it with the ingest's SQL and runs the row checks of a run
   (:func:`dispo.spark.partition.checked_rows`); the duplicate-id check is Spark's (it spans
   partitions).
 """
@@ -22,7 +22,7 @@ import pyarrow as pa
 from dispo import engine, schema
 from dispo.ingest import ROW_ERROR
 from dispo.ingest.parse import ident
-from dispo.ingest.reader import _parquet_text  # the ingest's text of a typed value (one definition)
+from dispo.ingest.reader import parquet_text  # the ingest's text of a typed value (one definition)
 from dispo.params import Assumptions
 from dispo.spark import partition as P
 
@@ -80,7 +80,7 @@ def frame_raw(rows: pa.Table, ctx: CheckContext) -> pl.DataFrame:
     try:
         con.register("src", rows)
         types = {name: str(dtype) for name, dtype, *_ in con.sql("DESCRIBE SELECT * FROM src").fetchall()}
-        texts = "".join(f", {_parquet_text(c, types[c])} AS {ident(c)}" for c in ctx.columns)
+        texts = "".join(f", {parquet_text(c, types[c])} AS {ident(c)}" for c in ctx.columns)
         return con.sql(f"SELECT NULL::VARCHAR AS {ident(SRC)}, {ident(ROW_ID)} AS {ident(RN)}{texts}, "
                        f"NULL::VARCHAR AS {ident(ROW_ERROR)} FROM src").pl()
     finally:

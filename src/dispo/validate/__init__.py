@@ -46,9 +46,13 @@ from dispo.validate.suite import (
 )
 
 __all__ = ["ValidationResult", "StreamedValidation", "RowConservationError", "validate", "validate_streamed",
-           "validation_suite"]
+           "validation_suite", "validate_frame", "Validated", "ROW", "gx_frame", "parse_reasons",
+           "column_position", "bound_message", "allowed_message", "rule_message"]
 
-_ROW = "__dispo_row"
+#: Column holding a row's position in the checked frame. It, :func:`gx_frame`, :func:`parse_reasons`,
+#: :func:`column_position` and the ``*_message`` wordings are public: the Spark engine
+#: (dispo.spark.checks) builds the same reasons from them instead of a second copy that would drift.
+ROW = "__dispo_row"
 _SRC, _RN = schema.LINEAGE_COLUMNS
 _MANY_VALUES = 8  # allowed sets longer than this are not spelled out in a reason
 
@@ -92,7 +96,8 @@ class ValidationResult:
         return self.accepted.head(0)
 
 
-def _position(column: str) -> int:
+def column_position(column: str) -> int:
+    """Schema position of ``column`` (reasons sort by it); -1 for a column outside the schema."""
     return schema.NAMES.index(column) if column in schema.BY_NAME else -1
 
 
@@ -102,8 +107,8 @@ def _gx_columns() -> list[str]:
             if c.required or c.has_bounds or c.allowed or c.name == schema.UNIQUE_COLUMN]
 
 
-def _gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """The rows GX checks: _ROW, the checked schema columns (absent ones as typed nulls) and one
+def gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The rows GX checks: ROW, the checked schema columns (absent ones as typed nulls) and one
     boolean per cross rule (true when the rule holds; a null rule input passes)."""
     present = set(typed.columns)
     fill = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}"
@@ -112,9 +117,9 @@ def _gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
     rules = ", ".join(f"coalesce(({r.sql}), true) AS {ident(rule_column(r))}" for r in schema.CROSS_RULES)
     con = duckdb.connect()
     try:
-        con.register("typed_rows", typed.select([_ROW, *(c for c in schema.NAMES if c in present)]))
+        con.register("typed_rows", typed.select([ROW, *(c for c in schema.NAMES if c in present)]))
         return con.sql(
-            f"SELECT {ident(_ROW)}, {cols}{', ' + rules if rules else ''} "
+            f"SELECT {ident(ROW)}, {cols}{', ' + rules if rules else ''} "
             f"FROM (SELECT *{', ' + fill if fill else ''} FROM typed_rows)",
             params={"as_of": as_of},
         ).pl()
@@ -151,11 +156,11 @@ def _key(config: Any) -> tuple[str, str, str]:
 
 def _run_gx(columns: Callable[[list[str]], pl.DataFrame], rows: int) -> tuple[Any, dict[tuple, pl.DataFrame]]:
     """Runs the whole suite with GX over ``rows`` rows whose columns ``columns(names)`` gives (a
-    frame of _ROW and those columns), a batch of columns at a time (GX_BATCH_CELLS).
+    frame of ROW and those columns), a batch of columns at a time (GX_BATCH_CELLS).
 
     Returns GX's result for the whole suite (every expectation evaluated once over every row; the
     batches' results in GX's order, statistics over all of them) and, per failing expectation
-    (key: dispo_check, dispo_column, dispo_rule), the failing rows' values: _ROW and the column.
+    (key: dispo_check, dispo_column, dispo_rule), the failing rows' values: ROW and the column.
     """
     gx = import_gx()
     from great_expectations.core import ExpectationSuiteValidationResult
@@ -172,7 +177,7 @@ def _run_gx(columns: Callable[[list[str]], pl.DataFrame], rows: int) -> tuple[An
         names = [name for name, _ in batch_groups]
         frame = columns(names)
         pdf = frame.to_pandas()
-        pdf.index = pdf.pop(_ROW).to_numpy()
+        pdf.index = pdf.pop(ROW).to_numpy()
         name = SUITE_NAME if len(batches) == 1 else f"{SUITE_NAME}.{k}"
         suite = context.suites.add(gx.ExpectationSuite(
             name=name, expectations=[e for _, group in batch_groups for e in group]))
@@ -195,9 +200,9 @@ def _run_gx(columns: Callable[[list[str]], pl.DataFrame], rows: int) -> tuple[An
             index = (res.result or {}).get("unexpected_index_list") or []
             if index:
                 column = res.expectation_config.kwargs["column"]
-                rows_failed = pl.Series(_ROW, np.asarray(index, dtype=np.int64)).cast(pl.UInt32)
+                rows_failed = pl.Series(ROW, np.asarray(index, dtype=np.int64)).cast(pl.UInt32)
                 failing[_key(res.expectation_config)] = (
-                    frame.select(_ROW, column).filter(pl.col(_ROW).is_in(rows_failed.implode())))
+                    frame.select(ROW, column).filter(pl.col(ROW).is_in(rows_failed.implode())))
     if len(batches) == 1:
         return first, failing
     from great_expectations.validator.validation_statistics import calc_validation_statistics
@@ -225,30 +230,32 @@ def _raised(exception_info: Any) -> str | None:
     return None
 
 
-def _bound_message(col: schema.Column, side: str) -> str:
+def bound_message(col: schema.Column, side: str) -> str:
     """``must be > 0`` (low side) or ``must be ≤ 1e12`` (high side), from the schema's wording."""
     one_sided = dataclasses.replace(col, max=None) if side == "low" else dataclasses.replace(col, min=None)
     return f"must be {one_sided.bounds_text()}"
 
 
-def _allowed_message(col: schema.Column) -> str:
+def allowed_message(col: schema.Column) -> str:
+    """``not one of a, b, c`` (or the count of allowed values when the set is long)."""
     allowed = col.allowed or ()
     if len(allowed) > _MANY_VALUES:
         return f"not one of the {len(allowed)} allowed values"
     return "not one of " + ", ".join(allowed)
 
 
-def _rule_message(rule: schema.CrossRule, as_of: date) -> str:
+def rule_message(rule: schema.CrossRule, as_of: date) -> str:
+    """A cross rule's message with the evaluation date spelled out (``after as_of 2026-11-22``)."""
     return re.sub(r"\bas_of\b", f"as_of {as_of.isoformat()}", rule.message)
 
 
-_FAILURE_SCHEMA = {_ROW: pl.UInt32, "column": pl.String, "message": pl.String, "kind": pl.String,
+_FAILURE_SCHEMA = {ROW: pl.UInt32, "column": pl.String, "message": pl.String, "kind": pl.String,
                    "rank": pl.Int64, "sub": pl.Int64}
 
 
 def _failures(gx_result: Any, failing: dict[tuple, pl.DataFrame], parse_failed: pl.DataFrame,
               as_of: date) -> pl.DataFrame:
-    """One row per failed check of a row: _ROW, column, message, kind, rank, sub (sort keys).
+    """One row per failed check of a row: ROW, column, message, kind, rank, sub (sort keys).
 
     ``failing`` holds, per failing expectation, the failing rows' values (from ``_run_gx``)."""
     parts: list[pl.DataFrame] = []
@@ -262,46 +269,46 @@ def _failures(gx_result: Any, failing: dict[tuple, pl.DataFrame], parse_failed: 
         index = (res.result or {}).get("unexpected_index_list") or []
         if not index:
             continue
-        rows = pl.DataFrame({_ROW: np.asarray(index, dtype=np.int64)}).with_columns(pl.col(_ROW).cast(pl.UInt32))
+        rows = pl.DataFrame({ROW: np.asarray(index, dtype=np.int64)}).with_columns(pl.col(ROW).cast(pl.UInt32))
         check, column = meta["dispo_check"], meta["dispo_column"]
-        rank, sub = _position(column) * 10 + CHECK_ORDER[check], 0
+        rank, sub = column_position(column) * 10 + CHECK_ORDER[check], 0
         col = schema.BY_NAME[column]
         values = failing.get(_key(config))
         if check == REQUIRED:
-            rows = rows.join(parse_failed.filter(pl.col("column") == column), on=_ROW, how="anti")
+            rows = rows.join(parse_failed.filter(pl.col("column") == column), on=ROW, how="anti")
             frame = rows.with_columns(message=pl.lit("required value missing"))
         elif check == BOUNDS:
             low = (pl.col("value") < col.min) | ((pl.col("value") == col.min) & col.min_exclusive) \
                 if col.min is not None else pl.lit(False)
-            frame = (rows.join(values.select(_ROW, pl.col(column).cast(pl.Float64).alias("value")), on=_ROW)
-                     .with_columns(message=pl.when(low).then(pl.lit(_bound_message(col, "low")))
-                                   .otherwise(pl.lit(_bound_message(col, "high")))).drop("value"))
+            frame = (rows.join(values.select(ROW, pl.col(column).cast(pl.Float64).alias("value")), on=ROW)
+                     .with_columns(message=pl.when(low).then(pl.lit(bound_message(col, "low")))
+                                   .otherwise(pl.lit(bound_message(col, "high")))).drop("value"))
         elif check == ALLOWED:
-            frame = rows.with_columns(message=pl.lit(_allowed_message(col)))
+            frame = rows.with_columns(message=pl.lit(allowed_message(col)))
         elif check == UNIQUE:
             # GX fails every copy of a repeated value (nulls are not checked), so the failing rows
             # hold all the copies: their count per value is the number of rows sharing it.
             copies = values.filter(pl.col(column).is_not_null()).group_by(column).len("copies")
-            frame = (rows.join(values, on=_ROW).join(copies, on=column)
+            frame = (rows.join(values, on=ROW).join(copies, on=column)
                      .with_columns(message=pl.format("duplicate id ({} rows)", "copies"),
-                                   kind=pl.lit(f"{column}: duplicate id")).select(_ROW, "message", "kind"))
+                                   kind=pl.lit(f"{column}: duplicate id")).select(ROW, "message", "kind"))
         elif check == RULE:
             sub, rule = rules[meta["dispo_rule"]]
-            frame = rows.with_columns(message=pl.lit(_rule_message(rule, as_of)))
+            frame = rows.with_columns(message=pl.lit(rule_message(rule, as_of)))
         else:  # pragma: no cover
             raise RuntimeError(f"unknown check {check!r}")
         if "kind" not in frame.columns:
             frame = frame.with_columns(kind=pl.lit(column + ": ") + pl.col("message"))
-        parts.append(frame.select(_ROW, column=pl.lit(column), message="message", kind="kind",
+        parts.append(frame.select(ROW, column=pl.lit(column), message="message", kind="kind",
                                   rank=pl.lit(rank, pl.Int64), sub=pl.lit(sub, pl.Int64)))
     if not parts:
         return pl.DataFrame(schema=_FAILURE_SCHEMA)
     return pl.concat(parts).cast(_FAILURE_SCHEMA)
 
 
-def _parse_reasons(typed: pl.DataFrame) -> pl.DataFrame:
-    """The ingest reasons, one per row: _ROW, text, column, kind, rank, sub."""
-    exploded = (typed.select(_ROW, "parse_reasons").filter(pl.col("parse_reasons").list.len() > 0)
+def parse_reasons(typed: pl.DataFrame) -> pl.DataFrame:
+    """The ingest reasons, one per row: ROW, text, column, kind, rank, sub."""
+    exploded = (typed.select(ROW, "parse_reasons").filter(pl.col("parse_reasons").list.len() > 0)
                 .explode("parse_reasons").rename({"parse_reasons": "text"}))
     positions = pl.DataFrame({"column": list(schema.NAMES), "position": list(range(len(schema.NAMES)))})
     kind = (pl.col("text").str.extract(r"^(.*?): '", 1).fill_null(pl.col("text"))
@@ -309,30 +316,30 @@ def _parse_reasons(typed: pl.DataFrame) -> pl.DataFrame:
             .str.replace(r": ambiguous date, reads as .*$", ": ambiguous date"))
     return (exploded.with_columns(column=pl.col("text").str.extract(r"^([^:]*):", 1), kind=kind)
             .join(positions, on="column", how="left")
-            .select(_ROW, "text", "column", "kind",
+            .select(ROW, "text", "column", "kind",
                     rank=(pl.col("position").fill_null(-1) * 10 + CHECK_ORDER[PARSE]).cast(pl.Int64),
                     sub=pl.lit(0, pl.Int64)))
 
 
 def _quarantine(ingested: IngestResult, parsed: pl.DataFrame, failed: pl.DataFrame,
                 lineage: Callable[[pl.DataFrame], pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
-    """The rejected rows (_ROW, sorted), the rejects frame and the reasons counted, from the parse
-    reasons and the failed checks. ``lineage(rows)`` gives _ROW, source_file, row_number of the
-    rows named in ``rows`` (a frame with _ROW)."""
-    rejected_rows = pl.concat([parsed.select(_ROW), failed.select(_ROW)]).unique().sort(_ROW)
-    keys = rejected_rows.join(lineage(rejected_rows), on=_ROW, how="left")
-    raw = ingested.raw_rows(keys.select(_SRC, _RN)).with_columns(keys[_ROW])
+    """The rejected rows (ROW, sorted), the rejects frame and the reasons counted, from the parse
+    reasons and the failed checks. ``lineage(rows)`` gives ROW, source_file, row_number of the
+    rows named in ``rows`` (a frame with ROW)."""
+    rejected_rows = pl.concat([parsed.select(ROW), failed.select(ROW)]).unique().sort(ROW)
+    keys = rejected_rows.join(lineage(rejected_rows), on=ROW, how="left")
+    raw = ingested.raw_rows(keys.select(_SRC, _RN)).with_columns(keys[ROW])
     columns_failed = [c for c in failed["column"].unique().to_list() if c in raw.columns]
-    raw_cells = (raw.select(_ROW, *columns_failed)
-                 .unpivot(index=_ROW, on=columns_failed, variable_name="column", value_name="raw")
-                 if columns_failed else pl.DataFrame(schema={_ROW: pl.UInt32, "column": pl.String, "raw": pl.String}))
-    failed_text = (failed.join(raw_cells, on=[_ROW, "column"], how="left")
+    raw_cells = (raw.select(ROW, *columns_failed)
+                 .unpivot(index=ROW, on=columns_failed, variable_name="column", value_name="raw")
+                 if columns_failed else pl.DataFrame(schema={ROW: pl.UInt32, "column": pl.String, "raw": pl.String}))
+    failed_text = (failed.join(raw_cells, on=[ROW, "column"], how="left")
                    .with_columns(text=pl.format("{}: {}: '{}'", "column", "message", pl.col("raw").fill_null("")))
-                   .select(_ROW, "text", "column", "kind", "rank", "sub"))
-    reasons = (pl.concat([parsed, failed_text]).unique(subset=[_ROW, "text"], keep="first")
-               .sort(_ROW, "rank", "sub", "text"))
-    per_row = reasons.group_by(_ROW, maintain_order=True).agg(reasons=pl.col("text"))
-    rejects = (raw.join(per_row, on=_ROW, how="left")
+                   .select(ROW, "text", "column", "kind", "rank", "sub"))
+    reasons = (pl.concat([parsed, failed_text]).unique(subset=[ROW, "text"], keep="first")
+               .sort(ROW, "rank", "sub", "text"))
+    per_row = reasons.group_by(ROW, maintain_order=True).agg(reasons=pl.col("text"))
+    rejects = (raw.join(per_row, on=ROW, how="left")
                .select(_SRC, _RN, spreadsheet_line(ingested), "property_id", "reasons",
                        *(c for c in ingested.input_columns if c != "property_id"))
                .sort(_SRC, _RN))
@@ -351,21 +358,21 @@ def spreadsheet_line(ingested: IngestResult) -> pl.Expr:
 
 def validate(ingested: IngestResult, *, as_of: date) -> ValidationResult:
     """Checks every typed row against the schema's suite; splits accepted from rejected rows."""
-    typed = ingested.with_typed().typed.with_row_index(_ROW)
+    typed = ingested.with_typed().typed.with_row_index(ROW)
     if typed.height != ingested.rows_read:
         raise RowConservationError(f"rows read {ingested.rows_read} != typed rows {typed.height}")
-    parsed = _parse_reasons(typed)
-    parse_failed = parsed.select(_ROW, "column").unique()
-    ragged = parsed.filter(pl.col("column") == "row").select(_ROW).unique()
-    checked = typed.filter(~pl.col(_ROW).is_in(ragged[_ROW].implode()))
+    parsed = parse_reasons(typed)
+    parse_failed = parsed.select(ROW, "column").unique()
+    ragged = parsed.filter(pl.col("column") == "row").select(ROW).unique()
+    checked = typed.filter(~pl.col(ROW).is_in(ragged[ROW].implode()))
 
-    frame = _gx_frame(checked, as_of)
-    gx_result, failing = _run_gx(lambda names: frame.select(_ROW, *names), frame.height)
+    frame = gx_frame(checked, as_of)
+    gx_result, failing = _run_gx(lambda names: frame.select(ROW, *names), frame.height)
     failed = _failures(gx_result, failing, parse_failed, as_of)
 
     rejected_rows, rejects, reasons_counted = _quarantine(
-        ingested, parsed, failed, lambda rows: typed.select(_ROW, _SRC, _RN))
-    accepted = typed.filter(~pl.col(_ROW).is_in(rejected_rows[_ROW].implode())).drop(_ROW, "parse_reasons")
+        ingested, parsed, failed, lambda rows: typed.select(ROW, _SRC, _RN))
+    accepted = typed.filter(~pl.col(ROW).is_in(rejected_rows[ROW].implode())).drop(ROW, "parse_reasons")
 
     read = ingested.rows_read
     if typed.height != read or accepted.height + rejects.height != read \
@@ -391,7 +398,7 @@ class StreamedValidation:
     :meth:`accepted_batches` (each batch as ``ValidationResult.accepted`` would hold those rows)."""
 
     ingested: IngestResult = field(repr=False)
-    rejected_rows: pl.Series = field(repr=False)  # _ROW of every rejected row (sorted)
+    rejected_rows: pl.Series = field(repr=False)  # ROW of every rejected row (sorted)
     rejects: pl.DataFrame
     rows_read: int
     reasons_counted: dict[str, int]
@@ -414,13 +421,13 @@ class StreamedValidation:
         seen, held, buffer = 0, None, []
         try:
             reader = cursor.sql(
-                f"SELECT rowid::UINTEGER AS {ident(_ROW)}, * EXCLUDE (parse_reasons) FROM {TYPED_TABLE}"
+                f"SELECT rowid::UINTEGER AS {ident(ROW)}, * EXCLUDE (parse_reasons) FROM {TYPED_TABLE}"
             ).to_arrow_reader(rows)
             for batch in reader:
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
                 seen += frame.height
-                buffer.append(frame.filter(~pl.col(_ROW).is_in(rejected)).drop(_ROW))
+                buffer.append(frame.filter(~pl.col(ROW).is_in(rejected)).drop(ROW))
                 while sum(f.height for f in buffer) >= rows:
                     whole = pl.concat(buffer, rechunk=True)
                     if held is not None:
@@ -452,15 +459,15 @@ def validate_streamed(ingested: IngestResult, *, as_of: date) -> StreamedValidat
     is held but one column. The accepted rows come back in batches (``accepted_batches``)."""
     con = ingested.con.cursor()
     try:
-        row = f"rowid::UINTEGER AS {ident(_ROW)}"
+        row = f"rowid::UINTEGER AS {ident(ROW)}"
         read = ingested.rows_read
         typed_rows = _db_frame(con, f"SELECT count(*) AS n FROM {TYPED_TABLE}")["n"][0]
         if typed_rows != read:
             raise RowConservationError(f"rows read {read} != typed rows {typed_rows}")
-        parsed = _parse_reasons(_db_frame(
+        parsed = parse_reasons(_db_frame(
             con, f"SELECT {row}, parse_reasons FROM {TYPED_TABLE} WHERE len(parse_reasons) > 0"))
-        parse_failed = parsed.select(_ROW, "column").unique()
-        ragged = parsed.filter(pl.col("column") == "row").select(_ROW).unique()[_ROW].implode()
+        parse_failed = parsed.select(ROW, "column").unique()
+        ragged = parsed.filter(pl.col("column") == "row").select(ROW).unique()[ROW].implode()
         present = set(ingested.schema_columns)
         fill = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}"
                          for c in schema.COLUMNS if c.name not in present)
@@ -470,18 +477,18 @@ def validate_streamed(ingested: IngestResult, *, as_of: date) -> StreamedValidat
         def columns(names: list[str]) -> pl.DataFrame:
             exprs = ", ".join(f"{rules[n]} AS {ident(n)}" if n in rules else ident(n) for n in names)
             uses_as_of = any(n in rules and "$as_of" in rules[n] for n in names)
-            frame = _db_frame(con, f"SELECT {ident(_ROW)}, {exprs} FROM {source}",
+            frame = _db_frame(con, f"SELECT {ident(ROW)}, {exprs} FROM {source}",
                               **({"as_of": as_of} if uses_as_of else {}))
-            return frame.filter(~pl.col(_ROW).is_in(ragged))
+            return frame.filter(~pl.col(ROW).is_in(ragged))
 
         gx_result, failing = _run_gx(columns, read - ragged.list.len()[0])
         failed = _failures(gx_result, failing, parse_failed, as_of)
 
         def lineage(rows: pl.DataFrame) -> pl.DataFrame:
-            con.register("__dispo_rows", rows.select(_ROW))
+            con.register("__dispo_rows", rows.select(ROW))
             try:
                 return _db_frame(con, f"SELECT {row}, {ident(_SRC)}, {ident(_RN)} FROM {TYPED_TABLE} "
-                                      f"WHERE rowid IN (SELECT {ident(_ROW)} FROM __dispo_rows)")
+                                      f"WHERE rowid IN (SELECT {ident(ROW)} FROM __dispo_rows)")
             finally:
                 con.unregister("__dispo_rows")
 
@@ -491,18 +498,21 @@ def validate_streamed(ingested: IngestResult, *, as_of: date) -> StreamedValidat
     if rejects.height != rejected_rows.height or rejects.select(_SRC, _RN).is_duplicated().any():
         raise RowConservationError(f"rows read {read}: {rejected_rows.height} rows rejected, "
                                    f"{rejects.height} rejects")
-    return StreamedValidation(ingested=ingested, rejected_rows=rejected_rows[_ROW], rejects=rejects,
+    return StreamedValidation(ingested=ingested, rejected_rows=rejected_rows[ROW], rejects=rejects,
                               rows_read=read, reasons_counted=reasons_counted, gx_result=gx_result)
 
 
+# The frame check of the Python API lives here, below dispo.api, so that calling the package needs
+# no import from a higher layer (an upward import made a circle dispo.api <-> dispo.validate).
+from dispo.validate.frame import Validated, validate_frame  # noqa: E402 - frame.py imports this module lazily
+
+
 class _CallableModule(types.ModuleType):
-    """``dispo.validate(df)`` is the Python API (:func:`dispo.api.validate`), and ``dispo.validate``
-    is also this package: importing it makes it the ``validate`` attribute of ``dispo``, hiding the
-    function. So the package itself is callable, and calls the function."""
+    """``dispo.validate(df)`` is the Python API (:func:`dispo.validate.frame.validate_frame`), and
+    ``dispo.validate`` is also this package: importing it makes it the ``validate`` attribute of
+    ``dispo``, hiding the function. So the package itself is callable, and calls the function."""
 
     def __call__(self, frame: Any, **options: Any) -> Any:
-        from dispo.api import validate as validate_frame
-
         return validate_frame(frame, **options)
 
 
