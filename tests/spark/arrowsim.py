@@ -48,8 +48,9 @@ def records(batches: list[pa.RecordBatch]) -> tuple[pa.Table, dict]:
 
 
 def evaluate_csv(paths: list[Path], columns: list[list[str]], names: list[str], *, as_of, splits: int = 1,
-                 chunk_rows: int = 7) -> tuple[pl.DataFrame, dict]:
-    """Every record of the CSV files through the partition function (in small chunks)."""
+                 chunk_rows: int = 7, keep_blank: bool = False) -> tuple[pl.DataFrame, dict]:
+    """Every record of the CSV files through the partition function (in small chunks), rows of
+    blank cells left out as the runner leaves them out (kept, marked ``P.BLANK``, with ``keep_blank``)."""
     tables, counted = [], {}
     files = {}
     union: list[str] = []
@@ -63,7 +64,9 @@ def evaluate_csv(paths: list[Path], columns: list[list[str]], names: list[str], 
                         chunk_rows=chunk_rows)
     batches = [b for t in tables for b in t.to_batches(max_chunksize=5)]
     out = [pl.from_arrow(pa.Table.from_batches([b])) for b in P.evaluate_csv_records(iter(batches), ctx)]
-    return pl.concat(out), counted
+    # as the runner does: rows of blank cells are skipped (counted as blank_rows), not results or rejects
+    out = pl.concat(out)
+    return (out if keep_blank else out.filter(~pl.col(P.BLANK)).drop(P.BLANK)), counted
 
 
 def reasons_of(evaluated: pl.DataFrame) -> dict[tuple[str, int], list[str]]:

@@ -40,10 +40,10 @@ def local(paths: list[Path]):
     return ingested, validate(ingested, as_of=AS_OF)
 
 
-def spark_like(paths: list[Path], splits: int = 1, chunk_rows: int = 7):
+def spark_like(paths: list[Path], splits: int = 1, chunk_rows: int = 7, keep_blank: bool = False):
     sources = [read_source(p, p.name) for p in paths]
     return evaluate_csv(paths, [s.columns for s in sources], [s.name for s in sources], as_of=AS_OF, splits=splits,
-                        chunk_rows=chunk_rows)
+                        chunk_rows=chunk_rows, keep_blank=keep_blank)
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +68,14 @@ def test_messy_reasons_identical_except_duplicates(messy_local, splits):
 
 
 def test_raw_values_of_rejects_identical(messy_local):
-    _, validated = messy_local
+    ingested, validated = messy_local
     out, _ = spark_like([MESSY], 2)
-    cols = [c for c in validated.rejects.columns if c not in ("reasons",)]
+    # __dispo_raw holds the input columns in input order (the rejects lead with spreadsheet_line
+    # and property_id, then reasons, then the other input columns: picked by name)
+    cols = ["source_file", "row_number", *ingested.input_columns]
     mine = (out.filter(pl.col(P.REASONS).list.len() > 0)
-            .select("source_file", "row_number", *[pl.col(P.RAW).list.get(i).alias(c) for i, c in enumerate(cols[2:])])
+            .select("source_file", "row_number",
+                    *[pl.col(P.RAW).list.get(i).alias(c) for i, c in enumerate(ingested.input_columns)])
             .sort("row_number"))
     theirs = validated.rejects.select(cols).filter(pl.col("row_number").is_in(mine["row_number"].implode()))
     assert_frame_equal(mine, theirs.sort("row_number"))
@@ -121,12 +124,37 @@ def edge(request, tmp_path_factory):
 @pytest.mark.parametrize("splits", [1, 2, 3, 5, 9])
 def test_row_numbers_and_reasons_across_splits(edge, splits):
     path, ingested, validated = edge
-    out, _ = spark_like([path], splits)
+    marked, counted = spark_like([path], splits, keep_blank=True)
+    out = marked.filter(~pl.col(P.BLANK))
     assert sorted(out["row_number"].to_list()) == ingested.typed["row_number"].to_list()
     expected = {(f, n): r for f, n, r in validated.rejects.select("source_file", "row_number", "reasons").iter_rows()}
     assert reasons_of(out) == expected
+    # the whitespace-only record is a record of blank cells: skipped (not rejected), as locally
+    blank_cells = marked.filter(pl.col(P.BLANK))["row_number"].to_list()
+    assert len(blank_cells) == 1
     raw = pl.from_arrow(records(text_lines(path, splits))[0])
-    assert raw.height == ingested.rows_read
+    assert raw.height == ingested.rows_read + len(blank_cells)
+    # summary.json's blank_rows: blank lines + records of blank cells, the local count
+    assert counted[P.norm_uri(path.resolve().as_uri())].blank_rows + len(blank_cells) == ingested.summary_notes()["blank_rows"]
+
+
+@pytest.mark.parametrize("lines, blank_rows", [
+    ([HEADER, GOOD.format(1), GOOD.format(2), "", "", ""], 0),            # only at the end: the file's end
+    ([HEADER, GOOD.format(1), ",,,,,,", " , ,\t,,,,", GOOD.format(4), ""], 2),  # records of blank cells
+    ([HEADER, GOOD.format(1), "", ",,,,,,", GOOD.format(4), "", ""], 4),      # a blank line inside: all count
+])
+@pytest.mark.parametrize("splits", [1, 4])
+def test_blank_rows_skipped_and_counted_as_locally(tmp_path, lines, blank_rows, splits):
+    path = write(tmp_path / "blank.csv", "\n".join(lines) + "\n")
+    ingested, validated = local([path])
+    assert ingested.summary_notes()["blank_rows"] == blank_rows  # the hand count
+    marked, counted = spark_like([path], splits, keep_blank=True)
+    out = marked.filter(~pl.col(P.BLANK))
+    assert sorted(out["row_number"].to_list()) == ingested.typed["row_number"].to_list()
+    assert reasons_of(out) == {(f, n): r for f, n, r in
+                               validated.rejects.select("source_file", "row_number", "reasons").iter_rows()}
+    skipped = marked[P.BLANK].sum()
+    assert counted[P.norm_uri(path.resolve().as_uri())].blank_rows + skipped == blank_rows
 
 
 def test_bom_and_unterminated_quote(tmp_path):

@@ -215,6 +215,9 @@ def test_edge_rows_reasons_and_numbers_identical(edge_run):
     reasons = dict(zip(zip(got["source_file"], got["row_number"]), got["reasons"].to_list()))
     assert reasons[("b edge[1].csv", 12)] == ["property_id: duplicate id (5 rows): 'D01'"]  # across 3 files
     assert reasons[("c_typed.parquet", 1)] == ["property_id: duplicate id (5 rows): 'D01'"]
+    # docs/spec.md section 2: blank lines and the whitespace-only record skipped and counted alike
+    summaries = [json.loads((r.output_dir / "summary.json").read_text()) for r in (local, spark_run)]
+    assert summaries[1]["blank_rows"] == summaries[0]["blank_rows"] > 0
 
 
 def test_edge_results_and_reports_identical(edge_run):

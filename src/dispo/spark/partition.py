@@ -47,7 +47,7 @@ from dispo import engine, schema
 from dispo.errors import DispoError
 from dispo.ingest import RAW_TABLE, ROW_ERROR, attach_work_database
 from dispo.ingest import write_raw_table  # the ingest's own raw-table writer
-from dispo.ingest.parse import ident, typed_select
+from dispo.ingest.parse import TRIM_CHARS, ident, typed_select
 from dispo.ingest.reader import Source, parquet_text, stage_csv
 from dispo.params import Assumptions
 from dispo.reports import tables
@@ -62,6 +62,9 @@ FILE_INDEX = "__dispo_file_index"
 REASONS = "__dispo_reasons"
 PID = "__dispo_pid"
 RAW = "__dispo_raw"
+#: True for a row whose cells are all empty or whitespace: skipped and counted as blank_rows, as
+#: the local ingest skips it (docs/spec.md section 2); every other column of such a row is null.
+BLANK = "__dispo_blank"
 WIDE_PREFIX = "__dispo_wide__"
 #: Columns of a Parquet input added by the Spark reader (``_metadata``).
 PQ_FILE = "__dispo_file"
@@ -71,7 +74,7 @@ PQ_ROW = "__dispo_row_index"
 #: ``_metadata.file_block_start``.
 LINE, FILE, BLOCK = "line", "file", "block"
 STATS_DDL = ("file string, block long, lines long, parity long, odd_prefix long, blank_even long, "
-             "blank_odd long, first_line binary")
+             "blank_odd long, first_line binary, trailing_empty long")
 NUMBERED_DDL = "file string, row_number long, line_no long, text binary, frag boolean"
 RECORD_TEXT = "text"
 
@@ -166,7 +169,7 @@ def split_stats(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             key = (files[s].as_py(), blocks[s].as_py())
             a = acc.get(key)
             if a is None:
-                a = acc[key] = [0, 0, 0, 0, 0, lines[s].as_py()]
+                a = acc[key] = [0, 0, 0, 0, 0, lines[s].as_py(), 0]
             p = parity[s:e]
             before = _before(p, a[1])
             a[0] += e - s
@@ -174,6 +177,8 @@ def split_stats(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             a[2] += int(before.sum())
             a[3] += int((empty[s:e] & (before == 0)).sum())
             a[4] += int((empty[s:e] & (before == 1)).sum())
+            filled = np.flatnonzero(~empty[s:e])  # empty lines at the split's end (the file's end?)
+            a[6] = a[6] + (e - s) if filled.size == 0 else int(e - s - 1 - filled[-1])
     if acc:
         keys = list(acc)
         yield pa.RecordBatch.from_pydict({
@@ -181,9 +186,11 @@ def split_stats(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             "lines": [acc[k][0] for k in keys], "parity": [acc[k][1] for k in keys],
             "odd_prefix": [acc[k][2] for k in keys], "blank_even": [acc[k][3] for k in keys],
             "blank_odd": [acc[k][4] for k in keys], "first_line": [acc[k][5] for k in keys],
+            "trailing_empty": [acc[k][6] for k in keys],
         }, schema=pa.schema([("file", pa.string()), ("block", pa.int64()), ("lines", pa.int64()),
                              ("parity", pa.int64()), ("odd_prefix", pa.int64()), ("blank_even", pa.int64()),
-                             ("blank_odd", pa.int64()), ("first_line", pa.binary())]))
+                             ("blank_odd", pa.int64()), ("first_line", pa.binary()),
+                             ("trailing_empty", pa.int64())]))
 
 
 @dataclass(frozen=True)
@@ -206,11 +213,18 @@ class FileLines:
     blank: int = 0           # blank lines outside quoted values (not rows)
     header: bytes = b""
     header_in_quote: bool = False  # the header record spans lines
+    trailing_blank: int = 0  # blank lines after the last record (the file's end)
 
     @property
     def records(self) -> int:
         """Data rows (records after the header; blank lines are not rows)."""
         return max(0, self.lines - self.continuation - self.blank - 1)
+
+    @property
+    def blank_rows(self) -> int:
+        """Blank lines as the local ingest counts them in ``blank_rows`` (``reader._blank_rows``: none
+        when every blank line is at the file's end, else all of them)."""
+        return self.blank if self.blank > self.trailing_blank else 0
 
 
 def line_plan(stats: Iterable[Mapping[str, Any]]) -> tuple[dict[tuple[str, int], SplitStart], dict[str, FileLines]]:
@@ -235,6 +249,9 @@ def line_plan(stats: Iterable[Mapping[str, Any]]) -> tuple[dict[tuple[str, int],
             line_offset += row["lines"]
             cont_offset += cont
             state ^= row["parity"]
+            # empty lines hold no quote: those ending the split are outside quotes iff the split is
+            trailing = row.get("trailing_empty", 0) if state == 0 else 0
+            info.trailing_blank = info.trailing_blank + trailing if trailing == row["lines"] else trailing
         info.lines = line_offset
     return plan, files
 
@@ -409,7 +426,10 @@ def checked_rows(raw: pl.DataFrame, columns: tuple[str, ...], as_of: date
 
 
 def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
-    """The common tail: raw text → typed (the ingest's SQL) → row checks → engine → output rows."""
+    """The common tail: raw text → typed (the ingest's SQL) → row checks → engine → output rows.
+    A row of blank cells is not checked: it comes out with only its lineage and ``BLANK`` true."""
+    blank = raw.select(blank_cells(ctx.columns)).to_series()
+    blank_rows, raw = raw.filter(blank), raw.filter(~blank)
     raw, typed, reasons, checked = checked_rows(raw, ctx.columns, ctx.as_of)
 
     accepted = typed.join(reasons.select(ROW), on=ROW, how="anti", maintain_order="left")
@@ -431,8 +451,22 @@ def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
            .with_columns(pl.col("reasons").fill_null([]).alias(REASONS)).drop("reasons")
            .join(raw.select(ROW, raw_list(ctx.columns)), on=ROW, how="left", maintain_order="left")
            .join(results, on=ROW, how="left", maintain_order="left")
-           .drop(ROW))
+           .drop(ROW)
+           .with_columns(pl.lit(False).alias(BLANK)))
+    if blank_rows.height:
+        skipped = blank_rows.select(pl.col(SRC), pl.col(RN).cast(pl.Int64), (
+            pl.col(SRC).replace_strict(index, return_dtype=pl.Int32) if index else pl.lit(None, pl.Int32)
+        ).alias(FILE_INDEX), pl.lit([], out[REASONS].dtype).alias(REASONS), pl.lit(True).alias(BLANK))
+        out = pl.concat([out, skipped], how="diagonal").sort(SRC, RN, maintain_order=True)
     return out
+
+
+def blank_cells(columns: Iterable[str]) -> pl.Expr:
+    """True for a row whose input cells are all empty, whitespace or missing (docs/spec.md section 2;
+    the local ingest's ``write_raw_table(skip_blank=True)`` rule, the row's CSV error aside)."""
+    blank = f"^[{TRIM_CHARS}]*$"
+    return pl.all_horizontal([pl.col(c).is_null() | pl.col(c).str.contains(blank) for c in columns]
+                             or [pl.lit(False)]).alias(BLANK)
 
 
 def raw_list(columns: Iterable[str]) -> pl.Expr:
@@ -500,7 +534,7 @@ def tax_outcome_schema(evaluated: pl.Schema) -> pl.Schema:
 
 
 __all__ = [
-    "EvalContext", "FileRef", "FileLines", "SplitStart", "checked_rows", "chunks", "csv_raw", "evaluate_csv_records",
+    "BLANK", "EvalContext", "FileRef", "blank_cells", "FileLines", "SplitStart", "checked_rows", "chunks", "csv_raw", "evaluate_csv_records",
     "evaluate_parquet_rows", "evaluate_raw", "line_plan", "norm_uri", "number_lines", "output_schema",
     "parquet_raw", "split_stats", "tax_outcome_rows", "tax_outcome_schema",
 ]

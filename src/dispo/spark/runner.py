@@ -237,10 +237,18 @@ class Ingested:
     plan: dict = field(default_factory=dict)
     multiline: bool = False
     parquet: Any = None            # Spark DataFrame of Parquet rows (or None)
+    blank_lines: int = 0           # blank lines counted as the local ingest counts them
+    blank_cell_rows: int = 0       # records of blank cells, skipped (known once evaluated)
 
     @property
     def rows_read(self) -> int:
-        return sum(f.rows for f in self.files)
+        """Input rows (docs/spec.md section 2: rows of blank cells are not input rows)."""
+        return sum(f.rows for f in self.files) - self.blank_cell_rows
+
+    @property
+    def blank_rows(self) -> int:
+        """summary.json's ``blank_rows``, as a local run counts it."""
+        return self.blank_lines + self.blank_cell_rows
 
 
 def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
@@ -258,6 +266,7 @@ def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
 
     lines = plan = None
     multiline = False
+    blank_lines = 0
     if csv_files:
         lines = (spark.read.option("lineSep", "\n").text([f.spark_path for f in csv_files])
                  .select(F.col("value").cast("binary").alias(P.LINE),
@@ -277,6 +286,7 @@ def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
                 _check_columns(f)
             f.rows = info.records if info else 0
         multiline = any(info.continuation for info in counted.values())
+        blank_lines = sum(info.blank_rows for info in counted.values())
 
     parquet = None
     if pq_files:
@@ -298,7 +308,7 @@ def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
     columns: list[str] = []
     for f in files:
         columns += [c for c in f.columns if c not in columns]
-    return Ingested(files, columns, lines, plan or {}, multiline, parquet)
+    return Ingested(files, columns, lines, plan or {}, multiline, parquet, blank_lines)
 
 
 # --- 2. evaluate -----------------------------------------------------------------------------------------
@@ -386,19 +396,24 @@ def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work
 
     result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX)]
     results_schema = {c: out_schema[c] for c in result_cols}
-    rejects_schema = {SRC: pl.String, RN: pl.Int64, "reasons": pl.List(pl.String),
+    # spreadsheet_line: the header's line (1 for CSV and Parquet) + row_number, as validation gives it
+    rejects_schema = {SRC: pl.String, RN: pl.Int64, "spreadsheet_line": pl.Int64, "reasons": pl.List(pl.String),
                       **{c: pl.String for c in ing.columns}}
     # the cross-row check, then the split: results.parquet/ (Parquet parts) and the rejects
-    dups_df = duplicate_ids(spark.read.parquet(evaluated_uri))
+    # rows of blank cells are skipped and counted (docs/spec.md section 2), as the local ingest does
+    ing.blank_cell_rows = spark.read.parquet(evaluated_uri).where(F.col(P.BLANK)).count()
+    evaluated = spark.read.parquet(evaluated_uri).where(~F.col(P.BLANK))
+    dups_df = duplicate_ids(evaluated)
     dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
     # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
-    final = split_accepted(spark.read.parquet(evaluated_uri), ing.columns,
+    final = split_accepted(evaluated, ing.columns,
                            F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
     _write(final.where(F.col(ACCEPTED)).sortWithinPartitions(P.FILE_INDEX, RN)
            .select(*[q(c) for c in result_cols]), work / RESULTS_DIR)
     rejects = pl.from_arrow(
         final.where(~F.col(ACCEPTED))
-        .select(q(SRC), q(RN), F.transform(P.REASONS, lambda x: x["text"]).alias("reasons"),
+        .select(q(SRC), q(RN), (F.lit(1) + F.col(RN)).cast("long").alias("spreadsheet_line"),
+                F.transform(P.REASONS, lambda x: x["text"]).alias("reasons"),
                 *[F.col(P.RAW).getItem(i).alias(f"c{i}") for i in range(len(ing.columns))])
         .orderBy(q(SRC).asc_nulls_last(), q(RN).asc_nulls_last()).toArrow())
     rejects = rejects.rename({f"c{i}": c for i, c in enumerate(ing.columns)}).cast(rejects_schema)
@@ -449,6 +464,7 @@ def _summary(spark: Any, cfg: PipelineConfig, ing: Ingested, results: pl.DataFra
         config=cfg.canonical(), max_reject_fraction=cfg.max_reject_fraction, timings=timings,
         exit_code=exit_code, pipeline=cfg.name, inputs=inputs, run_id=run_id,
         extra={"assumptions_changed": cfg.assumptions.overrides(), "defaults": dict(cfg.defaults),
+               "blank_rows": ing.blank_rows,
                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
                "diff": changes.counts() if changes else None, "engine": "spark",
                "spark": {"version": spark.version, "master": spark.sparkContext.master,
@@ -502,7 +518,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter, con: Any, run_id: 
             # accepted rows' <d>_<quantity> columns, read from the checkpoint.
             sources = P.tax_outcome_inputs(out_schema)
             tax_wide = (pl.scan_parquet(_parts(work / "evaluated"), glob=False)
-                        .filter(pl.col(P.REASONS).list.len() == 0,
+                        .filter(pl.col(P.REASONS).list.len() == 0, ~pl.col(P.BLANK),
                                 ~pl.col(P.PID).is_in(dups[P.PID].implode()) if dups.height else pl.lit(True))
                         .select([pl.col(src).alias(c) for c, src in sources.items()]).collect())
             summary = _summary(spark, cfg, ing, results, rejects, timings, exit_code, run_id, started, changes,
