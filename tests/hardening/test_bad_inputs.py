@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from dispo.outcome import FAILED_DIR
 from dispo.reports import verify
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -106,8 +107,19 @@ def test_bad_input(runs, name):
         assert sorted(p.name for p in out.iterdir() if p.name != "dispo.duckdb") == sorted(["results.parquet", UNRELATED])
         return
 
-    results = pl.read_parquet(out / "results.parquet")
-    rejects = pl.read_parquet(out / "rejects.parquet")
+    if case["exit"] == 3:
+        # A gate-failed run leaves the previous outputs in place; its own set goes to
+        # output_dir/failed, and the console and summary.json say where (SPEC section 7).
+        assert (out / "results.parquet").read_bytes() == PREVIOUS
+        assert sorted(p.name for p in out.iterdir() if p.name != "dispo.duckdb") == sorted(
+            ["results.parquet", UNRELATED, FAILED_DIR])
+        written = out / FAILED_DIR
+        assert "data-quality gate failed" in proc.stderr
+        assert f"outputs are in {written}" in " ".join(proc.stderr.split()), shown
+    else:
+        written = out
+    results = pl.read_parquet(written / "results.parquet")
+    rejects = pl.read_parquet(written / "rejects.parquet")
     name_in_outputs = run.input.name
     assert set(results["source_file"]) <= {name_in_outputs} and set(rejects["source_file"]) <= {name_in_outputs}
     # Row conservation: every row exactly once, in results or in rejects.
@@ -119,9 +131,10 @@ def test_bad_input(runs, name):
     assert sorted(got) == sorted(expected_rejects)
     for row, reasons in expected_rejects.items():
         assert got[row] == reasons, (row, got[row])
-    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    summary = json.loads((written / "summary.json").read_text("utf-8"))
     assert summary["rows"] == {"read": len(numbers), "accepted": results.height, "rejected": rejects.height,
                                "conservation_ok": True}
+    assert summary["outputs"]["directory"] == str(written)
     # Lenient parses and raw values.
     by_row = {r["row_number"]: r for r in results.iter_rows(named=True)}
     for row, columns in case.get("values", {}).items():
@@ -137,7 +150,5 @@ def test_bad_input(runs, name):
         bad = results.select(pl.any_horizontal(~pl.col(floats).is_finite().fill_null(True)).alias("bad"))
         assert not bad["bad"].any()
     # The CSV twin of rejects holds the same rows, and the whole set is consistent on disk.
-    assert pl.read_csv(out / "rejects.csv", infer_schema=False).height == rejects.height
-    assert verify(out) == []
-    if case["exit"] == 3:
-        assert "data-quality gate failed" in proc.stderr
+    assert pl.read_csv(written / "rejects.csv", infer_schema=False).height == rejects.height
+    assert verify(written) == []

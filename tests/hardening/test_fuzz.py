@@ -54,6 +54,26 @@ NULLABLE = {"ltv", "pv_deed_in_lieu", "lender_loss_deed_in_lieu", "lender_severi
             "lender_severity_short_sale", "lender_severity_foreclosure", "breakeven_months",
             "breakeven_appreciation_rate", "days_to_foreclosure_sale", "land_value", "fmv_at_conversion",
             "short_sale_offer"}
+#: Float outputs that rev 2 (L7, L8, M2-M7) makes null in some rows, each with where a null is allowed.
+NULL_ONLY_WHERE = {
+    # L7: a row without a first lien (claim = 0) has no lender choice; L6: severity is null at claim = 0
+    "min_acceptable_offer": pl.col("claim") == 0,
+    "lender_savings_vs_foreclosure": (pl.col("claim") == 0) | (
+        (pl.col("lender_best_option") != "modification") & ~pl.col("short_sale_feasible")
+        & ~(pl.col("deed_in_lieu_feasible") & pl.col("dil_eligible"))),  # L7: neither feasible
+    "counter_offer": pl.col("offer_status").is_null() | (pl.col("offer_status") != "counter"),  # L8
+    # M4-M5, L6: pv_modification and what follows from it are null unless mod_eligible
+    "pv_modification": ~pl.col("mod_eligible"),
+    "mod_npv_gain": ~pl.col("mod_eligible"),
+    "lender_loss_modification": ~pl.col("mod_eligible"),
+    "lender_severity_modification": ~pl.col("mod_eligible") | (pl.col("claim") == 0),
+    # M1 step 5, M3: no payment reduction (and no redefault band) when monthly_pi = 0; no HTI without income
+    "mod_payment_reduction": (pl.col("monthly_pi") == 0) | ~(pl.col("mod_monthly_pi") / pl.col("monthly_pi")).is_finite(),
+    "p_redefault": (pl.col("monthly_pi") == 0) | ~(pl.col("mod_monthly_pi") / pl.col("monthly_pi")).is_finite(),
+    "mod_hti": pl.col("monthly_gross_income").is_null(),
+    "mod_mtmltv": ~(pl.col("mod_upb") / pl.col("market_value")).is_finite(),  # overflowed, as ltv
+    "keep_home_probability": pl.col("keeps_home").is_null(),  # M7: keeps_home null with L7's choice
+}
 
 
 # --- cells: valid spellings -----------------------------------------------------------------------
@@ -228,7 +248,10 @@ def assert_finite_outputs(results: pl.DataFrame) -> None:
         s = results[c]
         finite = s.drop_nulls()
         assert finite.is_finite().all(), (c, s.filter(~s.is_finite()).to_list()[:5])
-        if c in schema.RESULT_OUTPUTS and c not in NULLABLE:
+        if c in NULL_ONLY_WHERE:
+            unexpected = results.filter(pl.col(c).is_null() & ~NULL_ONLY_WHERE[c].fill_null(False))
+            assert unexpected.height == 0, (c, unexpected["property_id"].to_list()[:5])
+        elif c in schema.RESULT_OUTPUTS and c not in NULLABLE:
             assert s.null_count() == 0, c
 
 
@@ -363,7 +386,14 @@ def edge_row(draw, i: int) -> dict:
 def edge_assumptions(draw) -> dict[str, float]:
     specs = params.assumption_specs()
     names = draw(st.lists(st.sampled_from(sorted(specs)), unique=True, max_size=6))
-    return {n: draw(st.sampled_from([specs[n].min, specs[n].max]) | st.floats(specs[n].min, specs[n].max)) for n in names}
+    def value(s):  # each kind as a pipeline writes it (SPEC 5.3, M8, 5.4): switches, whole months, (lo, hi]
+        if s.boolean:
+            return st.booleans()
+        if s.integer:
+            return st.sampled_from([int(s.min), int(s.max)]) | st.integers(math.ceil(s.min), math.floor(s.max))
+        edges = [s.max] if s.min_exclusive else [s.min, s.max]
+        return st.sampled_from(edges) | st.floats(s.min, s.max, exclude_min=s.min_exclusive)
+    return {n: draw(value(specs[n])) for n in names}
 
 
 @FAST

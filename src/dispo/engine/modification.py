@@ -44,8 +44,10 @@ def mod_upb(first_lien_balance: pl.Expr, arrears: pl.Expr) -> pl.Expr:
 
 
 def mod_mtmltv(mod_upb: pl.Expr, market_value: pl.Expr) -> pl.Expr:
-    """M1 step 1: mod_upb / market_value, the mark-to-market LTV of the modified loan (ratio)."""
-    return mod_upb / market_value
+    """M1 step 1: mod_upb / market_value, the mark-to-market LTV of the modified loan (ratio); null
+    when the quotient overflows a float (a valid market value of a few 1e-300 dollars), as ``ltv``."""
+    ratio = mod_upb / market_value
+    return pl.when(ratio.is_finite()).then(ratio)
 
 
 def mod_interest_rate(interest_rate: pl.Expr, mod_mtmltv: pl.Expr, mod_rate: pl.Expr, mod_rate_floor: pl.Expr,
@@ -114,8 +116,10 @@ def mod_monthly_pi(mod_interest_bearing_upb: pl.Expr, mod_payment_factor: pl.Exp
 
 def mod_payment_reduction(mod_monthly_pi: pl.Expr, monthly_pi: pl.Expr) -> pl.Expr:
     """M1 step 5: 1 − mod_monthly_pi / monthly_pi; null when monthly_pi = 0, negative when the
-    payment rises (ratio)."""
-    return pl.when(monthly_pi != 0).then(1 - mod_monthly_pi / monthly_pi)
+    payment rises (ratio); null too when the quotient overflows a float (a valid monthly_pi of a
+    few 1e-300 dollars), so the M2 test fails as it would at 0."""
+    reduction = 1 - mod_monthly_pi / monthly_pi
+    return pl.when((monthly_pi != 0) & reduction.is_finite()).then(reduction)
 
 
 def mod_target_met(mod_monthly_pi: pl.Expr, mod_target_pi: pl.Expr) -> pl.Expr:
@@ -165,8 +169,8 @@ def _band_lookup(table: BandTable, *values: pl.Expr) -> pl.Expr:
 def p_redefault(mod_payment_reduction: pl.Expr, mod_mtmltv: pl.Expr) -> pl.Expr:
     """M3: data/mod_redefault.csv by mod_payment_reduction and mod_mtmltv bands: the chance the
     modified loan ever defaults again, placed at redefault_month; null with mod_payment_reduction
-    (probability)."""
-    return _band_lookup(params.redefault_table(), mod_payment_reduction, mod_mtmltv)
+    (probability). A null mod_mtmltv (overflowed: above every bound) takes the highest band."""
+    return _band_lookup(params.redefault_table(), mod_payment_reduction, mod_mtmltv.fill_null(float("inf")))
 
 
 def p_cure(months_delinquent: pl.Expr) -> pl.Expr:
