@@ -128,8 +128,10 @@ def mod_target_met(mod_monthly_pi: pl.Expr, mod_target_pi: pl.Expr) -> pl.Expr:
 
 
 def mod_hti(mod_monthly_pi: pl.Expr, advances: pl.Expr, monthly_gross_income: pl.Expr) -> pl.Expr:
-    """M1 step 5: (mod_monthly_pi + hx) / monthly_gross_income; null without income (ratio)."""
-    return (mod_monthly_pi + advances) / monthly_gross_income
+    """M1 step 5: (mod_monthly_pi + hx) / monthly_gross_income; null without income, and null when
+    the quotient overflows a float (a valid income of a few 1e-300 dollars), as ``mod_mtmltv`` (ratio)."""
+    ratio = (mod_monthly_pi + advances) / monthly_gross_income
+    return pl.when(ratio.is_finite()).then(ratio)
 
 
 # --- M2 eligibility --------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
-from dispo import schema, store
+from dispo import params, schema, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
 from dispo.outcome import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, gate_failed, set_directory, timed
@@ -387,15 +387,14 @@ def _read(parts: list[Path], polars_schema: dict[str, pl.DataType]) -> pl.DataFr
     return pl.read_parquet(parts, glob=False).select(list(polars_schema)).cast(polars_schema)
 
 
-def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work: Path
-           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work: Path,
+           cfg_investor_type: str | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The cross-row check, then the split of the evaluated checkpoint: results.parquet/ (Parquet
     parts in ``work``) and the rejects; every row read is in one of them. Returns (duplicate ids,
     results, rejects)."""
     from pyspark.sql import functions as F
 
     result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX)]
-    results_schema = {c: out_schema[c] for c in result_cols}
     # spreadsheet_line: the header's line (1 for CSV and Parquet) + row_number, as validation gives it
     rejects_schema = {SRC: pl.String, RN: pl.Int64, "spreadsheet_line": pl.Int64, "reasons": pl.List(pl.String),
                       **{c: pl.String for c in ing.columns}}
@@ -408,8 +407,11 @@ def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work
     # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
     final = split_accepted(evaluated, ing.columns,
                            F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
-    _write(final.where(F.col(ACCEPTED)).sortWithinPartitions(P.FILE_INDEX, RN)
-           .select(*[q(c) for c in result_cols]), work / RESULTS_DIR)
+    accepted = final.where(F.col(ACCEPTED))
+    result_cols = [c for c in result_cols if c not in _without_row_value(accepted, result_cols, cfg_investor_type)]
+    results_schema = {c: out_schema[c] for c in result_cols}
+    _write(accepted.sortWithinPartitions(P.FILE_INDEX, RN).select(*[q(c) for c in result_cols]),
+           work / RESULTS_DIR)
     rejects = pl.from_arrow(
         final.where(~F.col(ACCEPTED))
         .select(q(SRC), q(RN), (F.lit(1) + F.col(RN)).cast("long").alias("spreadsheet_line"),
@@ -425,6 +427,27 @@ def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work
         raise RowConservationError(
             f"rows read {ing.rows_read} != accepted {accepted} + rejected {rejected}")
     return dups, results, rejects
+
+
+def _without_row_value(accepted: Any, columns: list[str], cfg_investor_type: str | None) -> set[str]:
+    """The per-row assumption columns a local run's results leave out (docs/spec.md 5.5;
+    ``engine.assumptions.resolve``): null in every accepted row, and not an investor-rule
+    assumption while an investor_type applies. One aggregate over the checkpoint decides it for
+    the run."""
+    from pyspark.sql import functions as F
+
+    candidates = [c for c in columns if c in schema.ASSUMPTION_NAMES]
+    if not candidates:
+        return set()
+    counted = [*candidates, *(["investor_type"] if "investor_type" in columns else [])]
+    counts = accepted.select(F.count(F.lit(1)).alias("__rows"),
+                             *[F.count(q(c)).alias(f"c{i}") for i, c in enumerate(counted)]).first()
+    if not counts["__rows"]:
+        return set()
+    given = {c for i, c in enumerate(counted) if counts[f"c{i}"]}
+    investor = "investor_type" in given or cfg_investor_type is not None
+    return {c for c in candidates
+            if c not in given and not (investor and c in params.INVESTOR_ASSUMPTIONS)}
 
 
 def _replace_results(output_dir: Path, new: Path, work: Path) -> Path:
@@ -506,7 +529,8 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter, con: Any, run_id: 
         stack.enter_context(sql_conf(spark, {"spark.sql.files.maxPartitionBytes": str(1 << 30),
                                              "spark.sql.files.openCostInBytes": str(1 << 30)}))
         with timed(timings, reporter, "validate", "duplicate ids") as note:
-            dups, results, rejects = _split(spark, ing, evaluated_uri, out_schema, work)
+            dups, results, rejects = _split(spark, ing, evaluated_uri, out_schema, work,
+                                            cfg.defaults.get("investor_type"))
             accepted, rejected = results.height, rejects.height
             note["detail"] = f"{accepted:,} accepted, {rejected:,} rejected"
 
