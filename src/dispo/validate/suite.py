@@ -16,10 +16,13 @@ Great Expectations is imported lazily (it takes seconds) and with its analytics 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import warnings
 from typing import Any
 
 from dispo import schema
+from dispo.validate.gx_import import lean_gx_import
 
 SUITE_NAME = "dispo_input"
 RULE_PREFIX = "rule__"
@@ -28,14 +31,20 @@ RULE_PREFIX = "rule__"
 PARSE, REQUIRED, BOUNDS, ALLOWED, UNIQUE, RULE = "parse", "required", "bounds", "allowed", "unique", "rule"
 CHECK_ORDER = {PARSE: 0, REQUIRED: 1, BOUNDS: 2, ALLOWED: 3, UNIQUE: 4, RULE: 5}
 
+_IMPORT_LOCK = threading.Lock()
+
 
 def import_gx() -> Any:
-    """``great_expectations``, imported with analytics off (no network, ever)."""
+    """``great_expectations``, imported with analytics off (no network, ever) and without the
+    optional parts the suite never uses (:mod:`dispo.validate.gx_import`). Safe to call from
+    several threads at once: the first imports, the others wait for it."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    with warnings.catch_warnings():  # GX imports optional back ends (e.g. PySpark) that warn
-        warnings.simplefilter("ignore")
-        import great_expectations as gx
-
+    with _IMPORT_LOCK:
+        if "great_expectations" in sys.modules:
+            return sys.modules["great_expectations"]
+        with lean_gx_import(), warnings.catch_warnings():  # GX's optional back ends warn
+            warnings.simplefilter("ignore")
+            import great_expectations as gx
     return gx
 
 
