@@ -69,6 +69,28 @@ def trimmed_result(gx_result: Any, max_listed: int = MAX_LISTED) -> Any:
         meta=dict(gx_result.meta or {}), batch_id=getattr(gx_result, "batch_id", None))
 
 
+#: GX's page views with Jinja's bytecode cache (:mod:`dispo.validate.docs_views`).
+_VIEWS = "dispo.validate.docs_views"
+
+
+def site_config(target: Path) -> dict[str, Any]:
+    """GX's default Data Docs site (suite and validation pages, index) into ``target``, its pages
+    rendered by GX's views with compiled templates cached; no profiling section (dispo profiles
+    nothing)."""
+    page_view = {"module_name": _VIEWS, "class_name": "CachedPageView"}
+    return {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False,
+                               "view": {"module_name": _VIEWS, "class_name": "CachedIndexPageView"}},
+        "site_section_builders": {
+            "expectations": {"view": page_view},
+            "validations": {"view": page_view},
+            "profiling": "None",
+        },
+    }
+
+
 def build_data_docs(gx_result: Any, target_dir: str | os.PathLike[str], *, run_name: str = "dispo",
                     run_time: dt.datetime | None = None, max_listed: int = MAX_LISTED) -> Path:
     """Renders Data Docs for ``gx_result`` (the run's validation) into ``target_dir`` with GX's
@@ -80,11 +102,7 @@ def build_data_docs(gx_result: Any, target_dir: str | os.PathLike[str], *, run_n
 
     target = Path(target_dir)
     context = ephemeral_context()
-    context.add_data_docs_site(site_name=SITE_NAME, site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
-    })
+    context.add_data_docs_site(site_name=SITE_NAME, site_config=site_config(target))
     suite = context.suites.add(validation_suite())  # the suite page, and the validation's link to it
     # GX makes the run name a directory name and refuses '/' or '\\' in it: the pipeline's name is
     # free text ("north/west"), so keep only safe characters.
