@@ -59,19 +59,27 @@ def test_categorical_and_header_neutralised(tmp_path):
     assert [r["'=evil"] for r in rows] == ["'@a", "ok"]
 
 
-def test_money_rounded_half_away_from_zero_rates_and_months_full_precision(tmp_path):
+def test_money_to_cents_rates_and_months_to_6_decimals(tmp_path):
+    """docs/outputs.md: money to cents; rates, shares and months to 6 decimals in their shortest
+    form (half away from zero, no negative zero); an unknown float column as it is."""
     df = pl.DataFrame({
         "market_value": [0.125, -0.125, 2.675, 1.005, 1234.5, -0.001, None, 1e12 + 0.005],
-        "ltv": [0.123456789012345, 0.1 + 0.2, 1e-7, -0.5, 2.0, None, 0.0, 1.0],
-        "breakeven_months": [12.3456789] * 8,
+        "ltv": [0.123456789012345, 0.1 + 0.2, 1e-7, -0.5, 2.0, None, -4e-7, 1 - 2 ** -53],
+        "breakeven_months": [12.3456789, 100 / 7, 1 / 3, 0.0, 60.0, None, 2.5, float("inf")],
         "interest_rate": [0.0654321] * 8,
+        "p_redefault": [0.19999999999999996] * 8,
+        "score": [0.1 + 0.2] * 8,  # an extra input column dispo does not know
     })
     rows = _csv_rows(df, tmp_path)
     assert [r["market_value"] for r in rows] == [
         "0.13", "-0.13", "2.68", "1.00", "1234.50", "0.00", "", "1000000000000.01"]
-    assert [float(r["ltv"]) if r["ltv"] else None for r in rows] == df["ltv"].to_list()
-    assert {r["breakeven_months"] for r in rows} == {"12.3456789"}
-    assert {r["interest_rate"] for r in rows} == {"0.0654321"}
+    assert [r["ltv"] for r in rows] == ["0.123457", "0.3", "0.0", "-0.5", "2.0", "", "0.0", "1.0"]
+    assert [r["breakeven_months"] for r in rows] == ["12.345679", "14.285714", "0.333333", "0.0", "60.0", "",
+                                                     "2.5", "inf"]
+    assert {r["interest_rate"] for r in rows} == {"0.065432"}
+    assert {r["p_redefault"] for r in rows} == {"0.2"}
+    assert {r["score"] for r in rows} == {"0.30000000000000004"}
+    assert pl.read_csv(tmp_path / "t.csv")["ltv"].dtype == pl.Float64  # still numbers for a spreadsheet
 
 
 def test_money_non_finite_is_spelt_out(tmp_path):

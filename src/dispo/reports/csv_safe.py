@@ -1,4 +1,5 @@
-"""CSV for spreadsheets, in one place: money to cents, formula injection neutralised.
+"""CSV for spreadsheets, in one place: money to cents, rates to 6 decimals, formula injection
+neutralised.
 
 What ``safe_csv_frame`` does to a frame before it is written as CSV (Parquet never goes through it):
 
@@ -9,8 +10,13 @@ What ``safe_csv_frame`` does to a frame before it is written as CSV (Parquet nev
   while ``1.005`` (stored as 1.00499999…, ×100 = 100.49999…) → ``1.00``. Negative zero prints as
   ``0.00``. A non-finite value (never produced by the engine) is written as ``NaN``/``inf`` rather
   than disguised as a number or a null.
-- **Other floats** (rates, shares, months: ``schema.RATE_OUTPUTS``, ``MONTH_OUTPUTS`` and the input
-  rate columns) keep full precision (shortest round-trip representation).
+- **Rates, shares and months** (``schema.RATE_OUTPUTS``, ``MONTH_OUTPUTS`` and the input rate
+  columns: what report.xlsx shows as a percentage or as months, ``views.column_kind``) are rounded
+  to 6 decimals, half away from zero, and written in their shortest form: ``0.19999999999999996``
+  is ``0.2``, ``1/3`` is ``0.333333`` (33.3333 %, finer than any rate a person reads; a month to
+  3 seconds). Negative zero prints as ``0.0``; a non-finite value stays as it is.
+- **Other floats** (an extra input column dispo does not know, years) are written as they are
+  (shortest round-trip representation).
 - **Text** cells (String, Categorical, Enum, and lists/structs after they become text) that begin
   with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a leading ``'`` (OWASP's advice for
   CSV injection); numeric columns are never touched, so ``-2.5`` stays a number. Header names are
@@ -31,10 +37,15 @@ import polars as pl
 
 from dispo import schema
 from dispo.cells import FORMULA_PREFIXES, neutralise_text  # noqa: F401 - re-exported for the writers
+from dispo.reports.views import column_kind
 
 #: Rounding mode for money in CSV/HTML/XLSX (polars RoundMode).
 MONEY_ROUND_MODE = "half_away_from_zero"
 MONEY_DECIMALS = 2
+#: Decimals of a rate, share or month count in CSV (docs/outputs.md): 0.0001 % of a rate.
+NUMBER_DECIMALS = 6
+#: The column kinds (``views.column_kind``) rounded to NUMBER_DECIMALS in CSV.
+ROUNDED_KINDS = ("rate", "months")
 _FORMULA_RE = r"^[=+\-@\t\r]"
 LIST_SEPARATOR = "; "
 
@@ -52,6 +63,13 @@ def round_money(expr: pl.Expr) -> pl.Expr:
     For HTML/XLSX writers that want numbers; the CSV writer uses :func:`format_money`."""
     rounded = expr.cast(pl.Float64).round(MONEY_DECIMALS, mode=MONEY_ROUND_MODE)
     # -0.0 → 0.0 (``x + 0.0`` would be optimised away); keeps the input's name; nulls stay null.
+    return pl.when(rounded.is_null() | (rounded != 0.0)).then(rounded).otherwise(0.0)
+
+
+def round_number(expr: pl.Expr) -> pl.Expr:
+    """A rate, share or month count rounded to NUMBER_DECIMALS as a float (half away from zero;
+    negative zero made positive; nulls and non-finite values as they are)."""
+    rounded = expr.cast(pl.Float64).round(NUMBER_DECIMALS, mode=MONEY_ROUND_MODE)
     return pl.when(rounded.is_null() | (rounded != 0.0)).then(rounded).otherwise(0.0)
 
 
@@ -102,6 +120,8 @@ def _csv_exprs(frame: pl.DataFrame, *, money_as_decimal: bool) -> list[pl.Expr]:
         col = pl.col(name)
         if is_money_column(name, dtype):
             expr = _money_decimal(col) if money_as_decimal and name not in non_finite else format_money(col)
+        elif dtype in (pl.Float64, pl.Float32) and column_kind(name, dtype) in ROUNDED_KINDS:
+            expr = round_number(col)
         else:
             text = _to_text(col, dtype)
             expr = col if text is None else neutralise(text)
