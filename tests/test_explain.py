@@ -197,3 +197,41 @@ def test_sec5_5_explain_says_which_level_supplied_each_assumption():
     assert steps["junior_lien_payoff_cap"].note == "from investor fha"
     assert (steps["reo_discount"].value, steps["reo_discount"].note) == (0.3, "from pipeline")
     assert (steps["dil_cost"].value, steps["dil_cost"].note) == (1000.0, "from default")
+
+
+def test_money_intermediates_print_as_money_whatever_their_name(g10):
+    """T8's worksheet line 19 (``*_regular_rate_income``) and its tax are dollars though their names
+    hold "rate"; a ratio of dollars (M1's payment factor) and rates stay plain numbers."""
+    def shown(column):
+        st = g10.step(column)
+        return ex.format_value(column, st.value, st.formula)
+
+    # G10: other_taxable_income 75,000 is all of w19; T(75,000) for a single filer in 2026 is 11,212
+    assert shown("sale_regular_rate_income") == "75,000.00"
+    assert shown("horizon_sale_regular_rate_income") == "75,000.00"
+    assert shown("sale_tax_on_regular_rate_income") == "11,212.00"
+    assert shown("sale_tax_on_ordinary_income") == "11,212.00"
+    # M1 step 3: pmt(1, 6.25 %/12, 480) = 0.0056773957…, a ratio, not 0.01 dollars
+    assert shown("mod_payment_factor") == "0.005677395733"
+    assert shown("mod_interest_rate") == "0.0625"
+    assert shown("breakeven_appreciation_rate").startswith("0.0335647")
+    assert shown("sale_state_rate_ordinary") == "0"
+    assert shown("advances") == "600.00"  # $/month: (6,000 + 1,200)/12
+    for s in g10.sections:  # every money output of section 7 is shown as money, every rate as a rate
+        for st in s.steps:
+            if st.column in schema.RESULT_OUTPUTS and isinstance(st.value, float):
+                assert ex.is_money_step(st.column, st.formula) == schema.is_money(st.column), st.column
+
+
+def test_switches_read_true_or_false(g10):
+    """SPEC 5.5: dil_with_junior_release is a switch (held as 1.0/0.0 in the frame): explain says
+    true/false, in text and JSON; the header's state_income_tax = false, not 0."""
+    st = g10.step("dil_with_junior_release")
+    assert st.value is True and st.note == "from default"
+    assert ex.format_value("dil_with_junior_release", 1.0) == "true"
+    assert ex.format_value("dil_with_junior_release", 0.0) == "false"
+    assert ex.format_value("state_income_tax", False) == "false"
+    text = cli("explain", "G10", "--pipeline", str(GOLDEN / "pipeline.toml"))
+    assert "state_income_tax = false" in text.stdout and "lender_discount_rate = 0" in text.stdout
+    line = next(x for x in text.stdout.splitlines() if " dil_with_junior_release " in x)
+    assert "true (from default)" in line

@@ -442,7 +442,7 @@ def explain(
                                 printable(f" · {where} · as of {result.as_of.isoformat()}"
                                           f" · pipeline {result.pipeline or '?'} · from the {result.source}")))
         if result.assumptions_changed:
-            out.print(Text("assumptions changed: " + ", ".join(f"{k} = {v:g}" for k, v in
+            out.print(Text("assumptions changed: " + ", ".join(f"{k} = {ex.format_value(k, v)}" for k, v in
                                                                  result.assumptions_changed.items())))
         if result.mismatches:
             err.print(Text(f"warning: results.parquet differs from the recomputation in {len(result.mismatches)} "

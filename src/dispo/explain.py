@@ -52,6 +52,8 @@ MODULE_SECTION = {"shared": "§3", "tax": "§4", "state_tax": "§4", "lender": "
 STATE_FACTS = tuple(c for c in params.state_frame().columns if c != "state")
 TAX_PARAMS = tuple(c for c in params.tax_param_frame().columns if c not in ("tax_year", "filing_status"))
 STATE_TAX_FACTS = params.STATE_TAX_COLUMNS  # T13: data/state_tax.csv by (state, tax_year)
+#: Assumptions that are switches (SPEC 5.5; held as 1.0/0.0 in a frame): shown as true/false.
+SWITCHES = frozenset(name for name, spec in params.assumption_specs().items() if spec.boolean)
 #: Prefixes of columns holding a disposition's T1–T11 quantities.
 DISPOSITION_PREFIXES = tuple(sorted(schema.DISPOSITIONS, key=len, reverse=True))
 #: Prefixes of the hold engine's sales (H6's horizon sale, H9's trial sale).
@@ -259,6 +261,8 @@ def explain_row(wide_row: dict[str, Any], original: dict[str, Any] | None = None
         if column in sources:  # SPEC 5.5: the value that applied and who supplied it
             note = f"from {sources[column]}"
             value = assumptions[column] if value is None else value
+            if column in SWITCHES and value is not None:
+                value = bool(value)  # a switch is held as 1.0/0.0: it reads, and goes to JSON, as true/false
         elif column in schema.BY_NAME and original is not None:
             given = original.get(column)
             if given is None and value is not None:
@@ -424,23 +428,39 @@ def explain_from_run(property_id: str, run_dir: Path) -> Explanation:
 
 # --- text ----------------------------------------------------------------------------------------------
 
+#: A formula whose units are dollars: "($)", "($; …)", "($/month)", "($ at the horizon)" …
+_MONEY_UNITS_RE = re.compile(r"\(\$(?![^)]*\bper \$)")
+
+
+def is_money_step(column: str, formula: str = "") -> bool:
+    """True for a money value: a column ``schema.is_money`` calls money, or an intermediate whose
+    formula gives its units in dollars (``($)``, ``($/month)``, …), but not a ratio of dollars
+    (``($ of payment per $ of balance)``) nor a rate column (``schema.RATE_OUTPUTS``, input rates).
+    A name is no guide: ``sale_regular_rate_income`` is money (T8, worksheet line 19)."""
+    if schema.is_money(column):
+        return True
+    declared = schema.BY_NAME.get(column)
+    if declared is not None or column in schema.RATE_OUTPUTS:
+        return False  # an input says what it is; a rate output is a rate
+    return _MONEY_UNITS_RE.search(formula) is not None
+
+
 def format_value(column: str, value: Any, formula: str = "") -> str:
     """A value for people: money to the cent with separators, other floats to 10 significant
-    digits, dates ISO, booleans true/false, null as "null"."""
+    digits, dates ISO, booleans and boolean switches (``dil_with_junior_release``, held as 1.0/0.0)
+    true/false, null as "null"."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or column in SWITCHES and isinstance(value, (int, float)):
         return "true" if value else "false"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
-        if schema.is_money(column) or "($" in formula and "rate" not in column:
+        if is_money_step(column, formula):
             from dispo.reports.csv_safe import round_money
 
             return f"{pl.select(round_money(pl.lit(value))).item():,.2f}"
         return f"{value:.10g}"
-    if isinstance(value, int):
-        return str(value)
     return str(value)
