@@ -9,10 +9,10 @@ beside the engine and errors/cells/frames at the bottom.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+from testkit import imports_of
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -31,21 +31,12 @@ def unit(module: str) -> str:
 
 
 def _imports(module: str, path: Path):
-    """(imported module, imported name or None, line) of every dispo import in ``path``."""
+    """(imported module, imported name or None, line) of every import in ``path``."""
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, None, node.lineno
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
-            for alias in node.names:
-                submodule = f"{base}.{alias.name}"
-                # ``from dispo import schema`` imports the module dispo.schema, not the root package
-                yield (submodule, None, node.lineno) if submodule in MODULES else (base, alias.name, node.lineno)
+    for base, name, line in imports_of(path, package):
+        submodule = f"{base}.{name}"
+        # ``from dispo import schema`` imports the module dispo.schema, not the root package
+        yield (submodule, None, line) if name is not None and submodule in MODULES else (base, name, line)
 
 
 def import_edges(modules: dict[str, Path] = MODULES) -> list[tuple[str, str, str | None, str]]:

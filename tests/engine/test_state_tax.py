@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from testkit import AS_OF, row, typed_frame
+from testkit import AS_OF, assert_explained, row, typed_frame
 from dispo import params, schema
 from dispo.engine import evaluate_wide
 from dispo.params import Assumptions
@@ -273,7 +273,4 @@ def test_t13_tax_outcomes_carry_the_state_columns():
     ("sale_tax", "T11", "federal_tax + state_tax"),
 ])
 def test_t13_explain_shows_each_step_and_where_the_rates_came_from(column, rule, words):
-    from dispo.explain import rule_for
-
-    r = rule_for(column)
-    assert r.rule == rule and words in r.formula
+    assert_explained(column, rule, words)

@@ -15,11 +15,10 @@ from datetime import date
 import polars as pl
 import pytest
 
-from testkit import AS_OF, row, typed_frame
+from testkit import AS_OF, assert_explained, row, typed_frame
 from dispo.engine import evaluate_wide
 from dispo.engine.shared import in_cents
 from dispo.engine.tax import borrower_best_option
-from dispo.explain import rule_for
 from dispo.params import Assumptions
 
 CENT = 0.005
@@ -273,6 +272,4 @@ def test_b1_options_equal_to_the_cent_tie_to_the_first_listed():
     ("horizon_sale_ltcg_at_15", "H6/T9", "lines 21–28"),
 ])
 def test_t8_t9_explain_names_the_rule_and_worksheet_line(column, rule, words):
-    r = rule_for(column)
-    assert r.rule == rule
-    assert words in r.formula
+    assert_explained(column, rule, words)

@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import polars as pl
 import pytest
 
-from testkit import GOLDEN, golden_pending
+from testkit import GOLDEN, golden_pending, run_golden
 
 EXPECTED = json.loads((GOLDEN / "expected.json").read_text())
 CASES = [(pid, key, value) for pid, case in EXPECTED["cases"].items()
@@ -19,12 +17,7 @@ CASES = [(pid, key, value) for pid, case in EXPECTED["cases"].items()
 @pytest.fixture(scope="module")
 def golden_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("golden")
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispo.cli", "run", str(GOLDEN / "pipeline.toml"), "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out, proc
+    return out, run_golden(out)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 import dispo
 from dispo.reports import html, worklists
-from testkit import AS_OF, GOLDEN, row, typed_frame
+from testkit import AS_OF, row, run_golden, typed_frame
 
 XSS = "<script>alert(1)</script>"
 
@@ -24,11 +23,7 @@ XSS = "<script>alert(1)</script>"
 @pytest.fixture(scope="module")
 def golden_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("golden_reports")
-    proc = subprocess.run(
-        [sys.executable, "-m", "dispo.cli", "run", str(GOLDEN / "pipeline.toml"), "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
+    run_golden(out)
     return out
 
 
@@ -172,9 +167,7 @@ def test_rerun_replaces_data_docs(golden_run, tmp_path):
     out = tmp_path / "again"
     shutil.copytree(golden_run, out)
     before = {p.name for p in (out / "data_docs" / "validations").rglob("*.html")}
-    proc = subprocess.run([sys.executable, "-m", "dispo.cli", "run", str(GOLDEN / "pipeline.toml"), "--out", str(out),
-                           "--quiet"], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    run_golden(out)
     runs = list((out / "data_docs" / "validations" / "dispo_input").iterdir())
     assert len(runs) == 1 and before  # the old site was replaced, not merged
     assert not list(out.glob(".data_docs-*"))
