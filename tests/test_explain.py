@@ -235,3 +235,15 @@ def test_switches_read_true_or_false(g10):
     assert "state_income_tax = false" in text.stdout and "lender_discount_rate = 0" in text.stdout
     line = next(x for x in text.stdout.splitlines() if " dil_with_junior_release " in x)
     assert "true (from default)" in line
+
+
+def test_money_assumptions_print_as_money(g10):
+    """data/assumptions.toml's money = true (SPEC 5.1-5.3 costs in dollars): explain shows them to
+    the cent, and they are money for CSV/XLSX too (schema.is_money); rates and months are not."""
+    for column, shown in (("mod_cost", "1,000.00"), ("dil_cost", "1,000.00"), ("junior_lien_payoff_cap", "6,000.00"),
+                          ("relocation_assistance", "3,000.00"), ("preservation_monthly", "150.00")):
+        st = g10.step(column)
+        assert schema.is_money(column), column
+        assert ex.format_value(column, st.value, st.formula) == shown, column
+    for column in ("reo_discount", "lender_discount_rate", "reo_marketing_months", "mod_term_months"):
+        assert not schema.is_money(column), column

@@ -339,6 +339,8 @@ class AssumptionSpec:
     integer: bool = False
     #: The lower bound excluded (``min_exclusive = true``: e.g. min_net_proceeds_share > 0).
     min_exclusive: bool = False
+    #: Dollars (``money = true``: e.g. mod_cost): its column is money (``schema.is_money``).
+    money: bool = False
 
 
 def _assumption_spec(name: str, v: Mapping[str, Any]) -> AssumptionSpec:
@@ -347,7 +349,8 @@ def _assumption_spec(name: str, v: Mapping[str, Any]) -> AssumptionSpec:
     value = v.get("value")
     return AssumptionSpec(name, None if value is None else float(value), float(v.get("min", 0)),
                           float(v.get("max", 1)), v["rule"], v["doc"], isinstance(value, bool),
-                          bool(v.get("integer", False)), bool(v.get("min_exclusive", False)))
+                          bool(v.get("integer", False)), bool(v.get("min_exclusive", False)),
+                          bool(v.get("money", False)))
 
 
 @cache

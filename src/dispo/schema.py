@@ -193,7 +193,7 @@ def _assumption_column(spec: params.AssumptionSpec) -> Column:
     if spec.boolean:
         return Column(spec.name, "bool", doc, default_rule=source)
     return Column(spec.name, "int" if spec.integer else "float", doc, default_rule=source, min=spec.min,
-                  max=spec.max, min_exclusive=spec.min_exclusive)
+                  max=spec.max, min_exclusive=spec.min_exclusive, money=spec.money)
 
 
 #: SPEC 5.5: the per-row assumption columns, after the columns of section 1 (each declared once, in
