@@ -222,3 +222,30 @@ def test_csv_outputs_must_be_a_mode(tmp_path):
         from_mapping({"pipeline": {"inputs": ["x.csv"], "output_dir": "out", "csv_outputs": "no"}}, base=tmp_path)
     with pytest.raises(ConfigError, match="purpose must be one of lender, investor, both"):
         from_mapping({"pipeline": {"inputs": ["x.csv"], "output_dir": "out", "purpose": "landlord"}}, base=tmp_path)
+
+
+def test_5_5_a_row_value_only_in_a_later_batch_gives_the_whole_runs_results(tmp_path):
+    # SPEC 5.5 / 5.4: whether a per-row assumption column is given is decided once per run, not per
+    # batch. The generated file carries every assumption column, empty; here only rows after the
+    # first batch hold an investor_type (fha: junior_lien_payoff_cap 2,500) and a reo_discount.
+    generate_to_path("lender", 1200, 5, AS_OF, tmp_path / "clean.csv")
+    clean = pl.read_csv(tmp_path / "clean.csv", infer_schema=False)
+    late = pl.int_range(pl.len()) >= 700
+    clean.with_columns(pl.when(late).then(pl.lit("fha")).alias("investor_type"),
+                       pl.when(late).then(pl.lit("0.31")).alias("reo_discount")).write_csv(tmp_path / "late.csv")
+    whole_dir, chunked_dir = tmp_path / "whole", tmp_path / "chunks"
+    whole = _run(tmp_path / "late.csv", whole_dir, chunk_rows=10_000, purpose="lender")
+    chunked = _run(tmp_path / "late.csv", chunked_dir, chunk_rows=300, purpose="lender")
+    assert whole.rows_accepted == chunked.rows_accepted > 1000
+    x, y = (pl.read_parquet(d / "results.parquet") for d in (whole_dir, chunked_dir))
+    assert x.schema == y.schema
+    assert x.equals(y)  # every float to the last bit
+    early = x.filter(pl.col("row_number") <= 700)
+    assert early["reo_discount"].unique().to_list() == [0.27]              # the built-in default
+    assert early["junior_lien_payoff_cap"].unique().to_list() == [6000.0]  # no investor: the pipeline's
+    later = x.filter(pl.col("row_number") > 700)
+    assert later["reo_discount"].unique().to_list() == [0.31]
+    assert later["junior_lien_payoff_cap"].unique().to_list() == [2500.0]  # investor_rules.csv, fha
+    assert "mod_rate" not in x.columns and "building_share" not in x.columns  # no row value anywhere
+    for table in ("lender_worklist", "tax_outcomes"):
+        assert (whole_dir / f"{table}.csv").read_bytes() == (chunked_dir / f"{table}.csv").read_bytes()

@@ -87,8 +87,6 @@ def messy_run(tmp_path_factory):
     return run_pipeline(config.load(pipeline))
 
 
-@pytest.mark.xfail(strict=False, reason="known open bug (issue 19): dispo.spark.validate's rejects lack the "
-                   "spreadsheet_line column and the extra input columns that a run's rejects now carry")
 def test_validate_gives_the_runs_reasons_word_for_word(spark, messy_run):
     header, rows = _messy_rows()
     sdf = spark.createDataFrame(pl.DataFrame(rows, schema={"source_file": pl.String, "row_number": pl.Int64,
@@ -119,7 +117,7 @@ def test_validate_finds_duplicates_across_partitions_and_types(spark):
     accepted, rejects = dispo.spark.validate(spark.createDataFrame(frame.to_arrow()).repartition(4), as_of=AS_OF)
     got = _to_polars(rejects)
     assert got["reasons"].to_list() == [["property_id: duplicate id (3 rows): 'DUP1'"]] * 3
-    assert got.columns[0] == "reasons"  # no lineage given, none invented
+    assert got.columns[:2] == ["property_id", "reasons"]  # no lineage given, none invented
     assert accepted.count() == 37
     # typed input (numbers, dates, booleans) is read as a Parquet input is: every generated row valid
     out = _to_polars(dispo.spark.evaluate(accepted, as_of=AS_OF)).sort("property_id")

@@ -220,9 +220,6 @@ def test_edge_rows_reasons_and_numbers_identical(edge_run):
     assert summaries[1]["blank_rows"] == summaries[0]["blank_rows"] > 0
 
 
-@pytest.mark.xfail(strict=False, reason="known open bug (issue 19): a Spark partition decides per partition "
-                   "whether a per-row assumption column is given, so an investor-rule assumption such as "
-                   "junior_lien_payoff_cap can resolve to null on Spark where the local run resolves it")
 def test_edge_results_and_reports_identical(edge_run):
     local, spark_run = edge_run
     assert_same(spark_results(spark_run), pl.read_parquet(local.output_dir / "results.parquet").sort(LINEAGE))
@@ -255,5 +252,24 @@ def test_a_problem_found_in_a_partition_is_one_line(spark, tmp_path):
     with pytest.raises(DispoError) as info:
         run_pipeline(config.load(pipeline))
     assert str(info.value).startswith("amb.csv: row 1: a quote opens") and "\n" not in str(info.value)
+    assert not (tmp_path / "out" / "results.parquet").exists()
+    assert not list((tmp_path / "out").glob(".dispo-spark-*"))
+
+
+def test_a_file_of_blank_cells_only_stops_as_a_local_run_stops(spark, tmp_path):
+    # docs/spec.md section 2: rows of blank cells are not rows; a file of nothing else has no data
+    # rows, whichever engine reads it: the same one-line error (exit 1), nothing written.
+    (tmp_path / "good.csv").write_text("\n".join([HEADER, GOOD.format(1)]) + "\n")
+    (tmp_path / "blank.csv").write_text("\n".join([HEADER, ",,,,,,", " , ,,,,,", "", ",,,,,,"]) + "\n")
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[pipeline]\ninputs = ["good.csv", "blank.csv"]\noutput_dir = "out"\n')
+    from dispo.errors import DispoError
+
+    messages = []
+    for engine in ("local", "spark"):
+        with pytest.raises(DispoError) as info:
+            run_pipeline(config.load(pipeline, engine=engine))
+        messages.append(str(info.value))
+    assert messages[1] == messages[0] == f"{tmp_path / 'blank.csv'}: no data rows (only 4 blank rows)"
     assert not (tmp_path / "out" / "results.parquet").exists()
     assert not list((tmp_path / "out").glob(".dispo-spark-*"))

@@ -25,16 +25,18 @@ wide frame is what ``dispo explain`` shows; ``results_frame`` selects the docs/s
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
 import polars as pl
 
 from dispo import params, schema
 from dispo.engine import assumptions as row_assumptions
 from dispo.engine import defaults, graph
+from dispo.engine.assumptions import row_value_columns, without_row_value
 from dispo.params import Assumptions
 
-__all__ = ["OUTPUT_COLUMNS", "RESULT_COLUMNS", "evaluate", "evaluate_wide", "results_frame"]
+__all__ = ["OUTPUT_COLUMNS", "RESULT_COLUMNS", "evaluate", "evaluate_wide", "results_frame", "row_value_columns",
+           "row_value_counts", "without_row_value"]
 
 
 #: The wide-frame columns the pipeline's outputs read: ``results_frame`` (lineage, the input
@@ -57,8 +59,10 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     assumptions = assumptions or Assumptions.from_overrides()
     cfg = dict(cfg_defaults or {})
     lf = frame.lazy()
-    keep = [c for c in lf.collect_schema().names() if (c in schema.NAMES or c in schema.LINEAGE_COLUMNS)
-            and not _no_row_value(frame, c)]
+    # every schema column the input has, a per-row assumption column too even where null in every
+    # row: what is computed never depends on the rows of a batch (results_frame leaves out the
+    # columns without a row value, decided once per run: row_value_counts / without_row_value)
+    keep = [c for c in lf.collect_schema().names() if c in schema.NAMES or c in schema.LINEAGE_COLUMNS]
     lf = defaults.with_all_columns(lf.select(keep))
     lf = _attach(lf, params.state_frame(), ["state"])
     lf = row_assumptions.resolve(lf, assumptions, given=keep, cfg=cfg)  # SPEC 5.4/5.5
@@ -72,13 +76,10 @@ def evaluate_wide(frame: pl.DataFrame | pl.LazyFrame, *, as_of: date, assumption
     return lf
 
 
-def _no_row_value(frame: pl.DataFrame | pl.LazyFrame, column: str) -> bool:
-    """A per-row assumption column (or investor_type) of an in-memory frame that is null in every
-    row: no row value applies (SPEC 5.5), so the assumption stays a float (a generated or
-    template file carries every schema column). Null counts are metadata: no scan."""
-    if not isinstance(frame, pl.DataFrame) or (column not in schema.ASSUMPTION_NAMES and column != "investor_type"):
-        return False
-    return frame.height > 0 and frame[column].null_count() == frame.height
+def row_value_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """For each per-row assumption column (and investor_type) of ``frame``, its non-null values
+    (SPEC 5.5): what :func:`without_row_value` decides from. Null counts are metadata: no scan."""
+    return {c: frame.height - frame[c].null_count() for c in row_value_columns(frame.columns)}
 
 
 def _attach(lf: pl.LazyFrame, table: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
@@ -103,11 +104,13 @@ def _attach(lf: pl.LazyFrame, table: pl.DataFrame, keys: list[str]) -> pl.LazyFr
                            for c in table.columns if c not in keys).drop("__dispo_dim_row")
 
 
-def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None) -> pl.DataFrame:
+def results_frame(wide: pl.DataFrame, original: pl.DataFrame | None = None,
+                  without: Collection[str] = ()) -> pl.DataFrame:
     """docs/spec.md section 7 ``results``: lineage, the input columns after defaults, extra input columns
-    carried through unchanged, then exactly the outputs of sections 3–6."""
+    carried through unchanged, then exactly the outputs of sections 3–6. ``without``: the per-row
+    assumption columns the run leaves out (:func:`without_row_value`, decided once per run)."""
     lineage = [c for c in schema.LINEAGE_COLUMNS if c in wide.columns]
-    out = wide.select(*lineage, *(c for c in schema.NAMES if c in wide.columns))  # per-row assumptions: if given
+    out = wide.select(*lineage, *(c for c in schema.NAMES if c in wide.columns and c not in without))
     if original is not None:
         extras = [c for c in original.columns if c not in schema.NAMES and c not in schema.LINEAGE_COLUMNS]
         if extras:
@@ -126,4 +129,4 @@ def evaluate(frame: pl.DataFrame, *, as_of: date, assumptions: Assumptions | Map
         assumptions = Assumptions.from_overrides(assumptions)
     wide = evaluate_wide(frame, as_of=as_of, assumptions=assumptions, cfg_defaults=defaults,
                          columns=RESULT_COLUMNS).collect()
-    return results_frame(wide, frame)
+    return results_frame(wide, frame, without_row_value(row_value_counts(frame), frame.height, defaults or {}))

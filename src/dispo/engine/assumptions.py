@@ -33,6 +33,30 @@ def per_row_names(given: Collection[str], cfg: Mapping[str, Any]) -> frozenset[s
     return frozenset(names)
 
 
+def row_value_columns(columns: Collection[str]) -> list[str]:
+    """The columns of ``columns`` whose values decide which per-row assumption columns a run's
+    results carry (:func:`without_row_value`): the per-row assumption columns and investor_type."""
+    return [c for c in columns if c in schema.ASSUMPTION_NAMES or c == "investor_type"]
+
+
+def without_row_value(counts: Mapping[str, int], rows: int, cfg: Mapping[str, Any]) -> frozenset[str]:
+    """SPEC 5.5, decided once per run: the per-row assumption columns its results leave out. An
+    input column (a generated or template file carries every schema column) with no value in any
+    accepted row gives no row value: left out, unless it holds an investor's value (SPEC 5.4:
+    investor_type has a value in some row, or the pipeline's ``[defaults]`` sets it). ``counts``:
+    non-null values of each :func:`row_value_columns` column over the run's ``rows`` accepted rows
+    (one aggregate: a local run's over its validated table, a Spark run's on the driver), so the
+    decision is the same whether the run is evaluated whole, in batches or in partitions; the
+    values computed do not depend on it (a null cell resolves to the investor's or the pipeline's
+    value). No rows: nothing is left out (the empty results keep their columns)."""
+    if rows == 0:
+        return frozenset()
+    valued = {c for c, n in counts.items() if n}
+    investor = "investor_type" in valued or cfg.get("investor_type") is not None
+    return frozenset(c for c in counts if c in schema.ASSUMPTION_NAMES and c not in valued
+                     and not (investor and c in params.INVESTOR_ASSUMPTIONS))
+
+
 def investor_value(name: str, investor_type: pl.Expr) -> pl.Expr:
     """SPEC 5.4: the investor_rules.csv value of ``name`` for the row's investor_type; null for no
     investor_type, an unknown one (rejected before the engine) or a blank cell."""

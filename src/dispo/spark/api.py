@@ -16,7 +16,7 @@ import os
 from datetime import date
 from typing import Any, Mapping
 
-from dispo import schema
+from dispo import engine, schema
 from dispo.params import Assumptions
 from dispo.spark import frames, partition as P
 from dispo.spark.session import quiet_pyspark_warnings
@@ -65,18 +65,18 @@ def _check_types(df: Any) -> None:
                              f"expected {column.dtype}; parse text columns with dispo.spark.validate first")
 
 
-def _without_empty_row_assumptions(df: Any) -> Any:
-    """``df`` without the per-row assumption columns (and investor_type) that are null in every row:
-    no row value applies (SPEC 5.5), as :func:`dispo.evaluate` decides for its whole frame. One
-    count over those narrow columns."""
+def _without_row_value(df: Any, defaults: Mapping[str, Any]) -> frozenset[str]:
+    """The per-row assumption columns of ``df`` the output leaves out: null in every row (SPEC 5.5),
+    decided for the whole DataFrame as :func:`dispo.evaluate` decides for its frame
+    (``engine.without_row_value``). One count over those narrow columns."""
     from pyspark.sql import functions as F
 
-    optional = [c for c in df.columns if c in schema.ASSUMPTION_NAMES or c == "investor_type"]
-    if not optional:
-        return df
-    counts = df.select(F.count(F.lit(1)).alias("__rows"), *[F.count(_col(c)).alias(c) for c in optional]).first()
-    empty = [c for c in optional if counts["__rows"] > 0 and counts[c] == 0]
-    return df.drop(*empty) if empty else df
+    given = engine.row_value_columns(df.columns)
+    if not given:
+        return frozenset()
+    counts = df.select(F.count(F.lit(1)).alias("__rows"),
+                       *[F.count(_col(c)).alias(f"c{i}") for i, c in enumerate(given)]).first()
+    return engine.without_row_value({c: counts[f"c{i}"] for i, c in enumerate(given)}, counts["__rows"], defaults)
 
 
 def evaluate(df: Any, *, as_of: date | str, assumptions: Mapping[str, float] | Assumptions | None = None,
@@ -99,13 +99,15 @@ def evaluate(df: Any, *, as_of: date | str, assumptions: Mapping[str, float] | A
                  else Assumptions.from_overrides(dict(assumptions or {})).overrides())  # raises here, not in a task
     defaults = dict(defaults or {})
     _check_types(df)
-    df = _without_empty_row_assumptions(df)
+    without = _without_row_value(df, defaults)
     given = {f.name: f for f in df.schema.fields}
     out_polars = frames.evaluated_schema(to_arrow_schema(df.schema), as_of=as_of, assumptions=overrides,
                                          defaults=defaults)
     computed, _ = spark_schema(out_polars)
-    # extra columns keep their own Spark type (a decimal stays a decimal); the rest are the engine's
-    fields = [given[n] if n in given and n not in schema.BY_NAME else computed[n] for n in out_polars]
+    # extra columns keep their own Spark type (a decimal stays a decimal); the rest are the engine's;
+    # a column without a row value is computed with (as dispo.evaluate does) but not given back
+    fields = [given[n] if n in given and n not in schema.BY_NAME else computed[n] for n in out_polars
+              if n not in without]
     struct = StructType(fields)
     fn = functools.partial(frames.evaluate_batches, as_of=as_of, assumptions=overrides, defaults=defaults,
                            out_schema=to_arrow_schema(struct), chunk_rows=_chunk_rows())
@@ -122,10 +124,13 @@ def validate(df: Any, *, as_of: date | str | None = None) -> tuple[Any, Any]:
 
     - ``accepted``: the schema columns typed (schema order), then the extra columns as text — the
       input :func:`evaluate` takes;
-    - ``rejects``: ``reasons`` (array of strings, the run's wording and order, duplicate ids across
-      the whole frame included), then the input columns as text, as in ``rejects.parquet``.
+    - ``rejects``: the columns of a run's ``rejects.parquet``: ``property_id`` as given,
+      ``reasons`` (array of strings, the run's wording and order, duplicate ids across the whole
+      frame included), then every other input column (extra columns too) as text.
 
-    ``source_file`` and ``row_number`` columns, when ``df`` has them, are carried first in both.
+    ``source_file`` and ``row_number`` columns, when ``df`` has them, are carried first in both;
+    with ``row_number``, the rejects' ``spreadsheet_line`` follows them (``row_number`` + 1: the
+    row's line under a header on line 1, as a run gives it for a CSV file).
     The row checks run once per row: the checked rows are persisted (``unpersist()`` either frame's
     parent when done, or let the session end).
     """
@@ -148,7 +153,12 @@ def validate(df: Any, *, as_of: date | str | None = None) -> tuple[Any, Any]:
     final = split_accepted(checked, columns, F.broadcast(duplicate_ids(checked)))
     values = [c for c in out_polars if c not in (frames.ROW_ID, *lineage, P.PID, P.REASONS, P.RAW)]
     accepted = final.where(F.col(ACCEPTED)).select(*[_col(c) for c in (*lineage, *values)])
+    raw = {c: F.col(P.RAW).getItem(i).alias(c) for i, c in enumerate(columns)}
+    # rejects.parquet's columns (reports.tables.rejects): lineage, the spreadsheet line (the row
+    # under a header on line 1), the raw property_id, the reasons, then every other input column
+    line = [(F.col(RN) + F.lit(1)).cast("long").alias("spreadsheet_line")] if RN in lineage else []
     rejects = final.where(~F.col(ACCEPTED)).select(
-        *[_col(c) for c in lineage], F.transform(P.REASONS, lambda r: r["text"]).alias("reasons"),
-        *[F.col(P.RAW).getItem(i).alias(c) for i, c in enumerate(columns)])
+        *[_col(c) for c in lineage], *line, raw[schema.UNIQUE_COLUMN],
+        F.transform(P.REASONS, lambda r: r["text"]).alias("reasons"),
+        *[raw[c] for c in columns if c != schema.UNIQUE_COLUMN])
     return accepted, rejects

@@ -53,11 +53,9 @@ def evaluated_schema(input_schema: pa.Schema, *, as_of: date, assumptions: Mappi
 
 
 def _evaluate(frame: pl.DataFrame, as_of: date, assumptions: Assumptions, defaults: Mapping[str, Any]) -> pl.DataFrame:
-    """``dispo.engine.evaluate`` of one chunk, its input handed over lazily: every chunk then has
-    the DataFrame's columns (in memory, the engine drops a per-row assumption column that is null
-    in every row of *its* frame; the driver drops those of the whole DataFrame, as dispo.evaluate
-    does, so a chunk must not drop more)."""
-    wide = engine.evaluate_wide(frame.lazy(), as_of=as_of, assumptions=assumptions, cfg_defaults=dict(defaults),
+    """``dispo.engine.evaluate`` of one chunk, every column kept: which per-row assumption columns
+    the output leaves out is the driver's decision for the whole DataFrame (``out_schema``)."""
+    wide = engine.evaluate_wide(frame, as_of=as_of, assumptions=assumptions, cfg_defaults=dict(defaults),
                                 columns=engine.RESULT_COLUMNS).collect()
     return engine.results_frame(wide, frame)
 

@@ -66,6 +66,10 @@ RAW = "__dispo_raw"
 #: the local ingest skips it (docs/spec.md section 2); every other column of such a row is null.
 BLANK = "__dispo_blank"
 WIDE_PREFIX = "__dispo_wide__"
+#: Which per-row assumption columns (and investor_type) hold a value in an accepted row (SPEC 5.5):
+#: bit i for ``engine.row_value_columns(EvalContext.columns)[i]``, null for a row the checks
+#: rejected. The driver ORs it over the accepted rows, in its one aggregate of the run.
+VALUED = "__dispo_valued"
 #: Columns of a Parquet input added by the Spark reader (``_metadata``).
 PQ_FILE = "__dispo_file"
 PQ_ROW = "__dispo_row_index"
@@ -437,9 +441,10 @@ def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
     accepted = accepted.drop(ROW, "parse_reasons")
     wide = engine.evaluate_wide(accepted, as_of=ctx.as_of, assumptions=Assumptions.from_overrides(dict(ctx.assumptions)),
                                 cfg_defaults=dict(ctx.defaults), columns=engine.OUTPUT_COLUMNS).collect()
-    results = engine.results_frame(wide, accepted).drop(SRC, RN)
+    results = engine.results_frame(wide, accepted).drop(SRC, RN)  # every column: the driver decides (SPEC 5.5)
     results = results.hstack(wide.select([pl.col(c).alias(WIDE_PREFIX + c) for c in WIDE_ONLY]))
-    results = results.with_columns(rows.alias(ROW))
+    results = results.with_columns(rows.alias(ROW),  # VALUED: the input's values, not the resolved ones
+                                   accepted.select(valued_bits(engine.row_value_columns(ctx.columns))).to_series())
 
     index = {ref.name: ref.index for ref in ctx.files.values()}
     out = (typed.select(ROW, SRC, RN,
@@ -459,6 +464,14 @@ def evaluate_raw(raw: pl.DataFrame, ctx: EvalContext) -> pl.DataFrame:
         ).alias(FILE_INDEX), pl.lit([], out[REASONS].dtype).alias(REASONS), pl.lit(True).alias(BLANK))
         out = pl.concat([out, skipped], how="diagonal").sort(SRC, RN, maintain_order=True)
     return out
+
+
+def valued_bits(columns: list[str]) -> pl.Expr:
+    """``VALUED`` of each row: bit i set when ``columns[i]`` holds a value."""
+    if len(columns) > 63:  # pragma: no cover - the schema has 34 such columns
+        raise RuntimeError("dispo: more per-row assumption columns than bits in VALUED")
+    bits = [pl.col(c).is_not_null().cast(pl.Int64) * (1 << i) for i, c in enumerate(columns)]
+    return (pl.sum_horizontal(bits) if bits else pl.repeat(0, pl.len(), dtype=pl.Int64)).cast(pl.Int64).alias(VALUED)
 
 
 def blank_cells(columns: Iterable[str]) -> pl.Expr:
@@ -484,9 +497,6 @@ def output_schema(ctx: EvalContext) -> pl.Schema:
 
 
 def _emit(frame: pl.DataFrame, ctx: EvalContext) -> Iterator[pa.RecordBatch]:
-    if ctx.out_schema is not None:  # a per-row assumption column null in every row of this chunk is
-        missing = [n for n in ctx.out_schema.names if n not in frame.columns]  # not in the engine's output
-        frame = frame.with_columns(pl.lit(None).alias(n) for n in missing)
     table = frame.to_arrow()
     if ctx.out_schema is not None:
         table = table.select(ctx.out_schema.names).cast(ctx.out_schema)
@@ -534,7 +544,7 @@ def tax_outcome_schema(evaluated: pl.Schema) -> pl.Schema:
 
 
 __all__ = [
-    "BLANK", "EvalContext", "FileRef", "blank_cells", "FileLines", "SplitStart", "checked_rows", "chunks", "csv_raw", "evaluate_csv_records",
+    "BLANK", "VALUED", "EvalContext", "FileRef", "blank_cells", "FileLines", "SplitStart", "checked_rows", "chunks", "csv_raw", "evaluate_csv_records",
     "evaluate_parquet_rows", "evaluate_raw", "line_plan", "norm_uri", "number_lines", "output_schema",
     "parquet_raw", "split_stats", "tax_outcome_rows", "tax_outcome_schema",
 ]

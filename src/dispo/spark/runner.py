@@ -36,13 +36,13 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
-from dispo import params, schema, store
+from dispo import engine, schema, store
 from dispo.config import PipelineConfig
 from dispo.errors import DispoError
 from dispo.outcome import EXIT_GATE, EXIT_OK, Reporter, RunOutcome, SilentReporter, gate_failed, set_directory, timed
 from dispo.reports.readable import readable_writers
 from dispo.spark import history, partition as P
-from dispo.spark.duplicates import ACCEPTED, duplicate_ids, split_accepted
+from dispo.spark.duplicates import ACCEPTED, COPIES, split_accepted
 from dispo.spark.types import spark_schema
 from dispo.spark.session import require_spark, spark_session, sql_conf
 
@@ -74,6 +74,12 @@ class InputFile:
     local: Path | None = None
     rows: int = 0
     row_groups: int | None = None  # a local Parquet file's (Spark reads a row group in one task)
+    blank_lines: int = 0           # a CSV file's blank lines, counted as the local ingest counts them
+
+    @property
+    def shown(self) -> str:
+        """The file as a local run's errors name it: its absolute path (or its URI)."""
+        return os.path.abspath(self.local) if self.local is not None else self.spark_path
 
 
 # --- small helpers -----------------------------------------------------------------------------------
@@ -285,6 +291,7 @@ def ingest(spark: Any, cfg: PipelineConfig) -> Ingested:
                 f.columns = _header_columns(f, info.header)
                 _check_columns(f)
             f.rows = info.records if info else 0
+            f.blank_lines = info.blank_rows if info else 0
         multiline = any(info.continuation for info in counted.values())
         blank_lines = sum(info.blank_rows for info in counted.values())
 
@@ -387,28 +394,69 @@ def _read(parts: list[Path], polars_schema: dict[str, pl.DataType]) -> pl.DataFr
     return pl.read_parquet(parts, glob=False).select(list(polars_schema)).cast(polars_schema)
 
 
+@dataclass
+class RunFacts:
+    """What the driver learns from the evaluated checkpoint in one aggregate pass (:func:`run_facts`)."""
+
+    blank_cells: dict[int, int]   # records of blank cells per file index (skipped and counted, docs/spec.md section 2)
+    duplicates: pl.DataFrame      # PID and COPIES of each property_id held by more than one row
+    without: frozenset[str]       # the per-row assumption columns the results leave out (SPEC 5.5)
+
+
+def run_facts(spark: Any, evaluated: Any, columns: list[str], cfg_defaults: dict) -> RunFacts:
+    """One pass over the checkpoint: a ``groupBy`` of property_id (narrow columns: the id, the
+    blank flag, the reasons' count, ``VALUED``; a blank row, which has no id, by its file) and one
+    aggregate of its groups give the blank rows of each file, the duplicated ids (every copy is
+    rejected) and which per-row assumption columns hold a value in an accepted row (a row without
+    row-level reasons whose id has one copy): the run's SPEC 5.5 decision, made once
+    (``engine.without_row_value``), as a local run makes it."""
+    from pyspark.sql import functions as F
+
+    clean = (F.size(P.REASONS) == 0) & ~F.col(P.BLANK)
+    blank_file = F.when(F.col(P.BLANK), F.col(P.FILE_INDEX)).alias("blank_file")
+    groups = (evaluated.groupBy(P.PID, blank_file)
+              .agg(F.count(F.lit(1)).alias(COPIES), F.sum(clean.cast("long")).alias("clean"),
+                   F.bit_or(P.VALUED).alias("valued")))
+    single = F.col(P.PID).isNotNull() & (F.col(COPIES) == 1)
+    facts = groups.agg(
+        F.collect_list(F.when(F.col("blank_file").isNotNull(), F.struct("blank_file", COPIES))).alias("blank"),
+        F.coalesce(F.sum(F.when(single, F.col("clean"))), F.lit(0)).alias("accepted"),
+        F.coalesce(F.bit_or(F.when(single, F.col("valued"))), F.lit(0)).alias("valued"),
+        F.collect_list(F.when(F.col(P.PID).isNotNull() & (F.col(COPIES) > 1),
+                              F.struct(P.PID, COPIES))).alias("dups")).first()
+    dups = pl.DataFrame([(d[P.PID], d[COPIES]) for d in facts["dups"]], schema={P.PID: pl.String, COPIES: pl.Int64},
+                        orient="row")
+    given = engine.row_value_columns(columns)
+    counts = {c: (facts["valued"] >> i) & 1 for i, c in enumerate(given)}
+    blank = {b["blank_file"]: b[COPIES] for b in facts["blank"]}
+    return RunFacts(blank, dups, engine.without_row_value(counts, facts["accepted"], cfg_defaults))
+
+
 def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work: Path,
-           cfg_investor_type: str | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+           cfg_defaults: dict) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The cross-row check, then the split of the evaluated checkpoint: results.parquet/ (Parquet
     parts in ``work``) and the rejects; every row read is in one of them. Returns (duplicate ids,
     results, rejects)."""
     from pyspark.sql import functions as F
 
-    result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX)]
     # spreadsheet_line: the header's line (1 for CSV and Parquet) + row_number, as validation gives it
     rejects_schema = {SRC: pl.String, RN: pl.Int64, "spreadsheet_line": pl.Int64, "reasons": pl.List(pl.String),
                       **{c: pl.String for c in ing.columns}}
-    # the cross-row check, then the split: results.parquet/ (Parquet parts) and the rejects
-    # rows of blank cells are skipped and counted (docs/spec.md section 2), as the local ingest does
-    ing.blank_cell_rows = spark.read.parquet(evaluated_uri).where(F.col(P.BLANK)).count()
-    evaluated = spark.read.parquet(evaluated_uri).where(~F.col(P.BLANK))
-    dups_df = duplicate_ids(evaluated)
-    dups = pl.from_arrow(dups_df.toArrow())  # usually a handful; tax_outcomes needs them below
+    checkpoint = spark.read.parquet(evaluated_uri)
+    facts = run_facts(spark, checkpoint, ing.columns, cfg_defaults)
+    ing.blank_cell_rows = sum(facts.blank_cells.values())  # skipped and counted as the local ingest does
+    for f in ing.files:  # in input order, as the local ingest checks them
+        if f.rows == facts.blank_cells.get(f.index, 0):
+            blank = f.rows + f.blank_lines
+            raise DispoError(f"{f.shown}: no data rows (only {blank:,} blank row{'s' * (blank != 1)})")
+    dups = facts.duplicates  # usually a handful; tax_outcomes needs them below
+    dups_df = spark.createDataFrame(dups.to_arrow()) if dups.height else \
+        spark.createDataFrame([], f"{P.PID} string, {COPIES} long")
     # a broadcast join keeps the checkpoint's partitions (no shuffle of the wide rows)
-    final = split_accepted(evaluated, ing.columns,
+    final = split_accepted(checkpoint.where(~F.col(P.BLANK)), ing.columns,
                            F.broadcast(dups_df) if dups.height <= BROADCAST_IDS else dups_df)
     accepted = final.where(F.col(ACCEPTED))
-    result_cols = [c for c in result_cols if c not in _without_row_value(accepted, result_cols, cfg_investor_type)]
+    result_cols = [c for c in out_schema if not c.startswith(P.INTERNAL_PREFIX) and c not in facts.without]
     results_schema = {c: out_schema[c] for c in result_cols}
     _write(accepted.sortWithinPartitions(P.FILE_INDEX, RN).select(*[q(c) for c in result_cols]),
            work / RESULTS_DIR)
@@ -427,27 +475,6 @@ def _split(spark: Any, ing: Ingested, evaluated_uri: str, out_schema: dict, work
         raise RowConservationError(
             f"rows read {ing.rows_read} != accepted {accepted} + rejected {rejected}")
     return dups, results, rejects
-
-
-def _without_row_value(accepted: Any, columns: list[str], cfg_investor_type: str | None) -> set[str]:
-    """The per-row assumption columns a local run's results leave out (docs/spec.md 5.5;
-    ``engine.assumptions.resolve``): null in every accepted row, and not an investor-rule
-    assumption while an investor_type applies. One aggregate over the checkpoint decides it for
-    the run."""
-    from pyspark.sql import functions as F
-
-    candidates = [c for c in columns if c in schema.ASSUMPTION_NAMES]
-    if not candidates:
-        return set()
-    counted = [*candidates, *(["investor_type"] if "investor_type" in columns else [])]
-    counts = accepted.select(F.count(F.lit(1)).alias("__rows"),
-                             *[F.count(q(c)).alias(f"c{i}") for i, c in enumerate(counted)]).first()
-    if not counts["__rows"]:
-        return set()
-    given = {c for i, c in enumerate(counted) if counts[f"c{i}"]}
-    investor = "investor_type" in given or cfg_investor_type is not None
-    return {c for c in candidates
-            if c not in given and not (investor and c in params.INVESTOR_ASSUMPTIONS)}
 
 
 def _replace_results(output_dir: Path, new: Path, work: Path) -> Path:
@@ -529,8 +556,7 @@ def _run(spark: Any, cfg: PipelineConfig, reporter: Reporter, con: Any, run_id: 
         stack.enter_context(sql_conf(spark, {"spark.sql.files.maxPartitionBytes": str(1 << 30),
                                              "spark.sql.files.openCostInBytes": str(1 << 30)}))
         with timed(timings, reporter, "validate", "duplicate ids") as note:
-            dups, results, rejects = _split(spark, ing, evaluated_uri, out_schema, work,
-                                            cfg.defaults.get("investor_type"))
+            dups, results, rejects = _split(spark, ing, evaluated_uri, out_schema, work, dict(cfg.defaults))
             accepted, rejected = results.height, rejects.height
             note["detail"] = f"{accepted:,} accepted, {rejected:,} rejected"
 

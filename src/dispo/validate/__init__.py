@@ -96,6 +96,10 @@ class ValidationResult:
         """No rows, the accepted rows' columns and types."""
         return self.accepted.head(0)
 
+    def non_null_counts(self, columns: list[str]) -> dict[str, int]:
+        """Non-null values of each of ``columns`` over the accepted rows (null counts: metadata)."""
+        return {c: self.accepted.height - self.accepted[c].null_count() for c in columns}
+
 
 def column_position(column: str) -> int:
     """Schema position of ``column`` (reasons sort by it); -1 for a column outside the schema."""
@@ -449,6 +453,21 @@ class StreamedValidation:
     def empty_batch(self) -> pl.DataFrame:
         """No rows, the accepted rows' columns and types."""
         return self.ingested.con.sql(f"SELECT * EXCLUDE (parse_reasons) FROM {TYPED_TABLE} LIMIT 0").pl()
+
+    def non_null_counts(self, columns: list[str]) -> dict[str, int]:
+        """Non-null values of each of ``columns`` over the accepted rows: one DuckDB aggregate over
+        the typed table, the rejected rows left out."""
+        if not columns:
+            return {}
+        cursor = self.ingested.con.cursor()
+        try:
+            cursor.register("__dispo_rejected", pl.DataFrame({ROW: self.rejected_rows}))
+            counts = ", ".join(f"count({ident(c)})" for c in columns)
+            row = cursor.execute(f"SELECT {counts} FROM {TYPED_TABLE} WHERE rowid::UINTEGER NOT IN "
+                             f"(SELECT {ident(ROW)} FROM __dispo_rejected)").fetchone()
+        finally:
+            cursor.close()
+        return dict(zip(columns, row or [0] * len(columns)))
 
 
 def _db_frame(con: duckdb.DuckDBPyConnection, query: str, **params: Any) -> pl.DataFrame:
