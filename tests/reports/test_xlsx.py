@@ -185,3 +185,60 @@ def test_top_k_worklists_rank_like_the_full_tables(results, limit):
     full = with_worklist_columns(results)
     for w in worklists.WORKLISTS:
         assert worklists.ranked(full, w, limit=limit).equals(worklists.ranked(full, w).head(limit))
+
+
+def _cells_of(path, sheet):
+    """Every non-empty cell of ``sheet``: (row, column, value, data type, number format)."""
+    ws = openpyxl.load_workbook(path)[sheet]
+    return [(c.row, c.column, c.value, c.data_type, c.number_format)
+            for r in ws.iter_rows() for c in r if c.value is not None]
+
+
+def test_spliced_rows_equal_xlsxwriters_own_cells(tmp_path):
+    """The data rows made with Polars (a cell's reference ``r`` only after an empty cell,
+    ``xml:space`` only where text has edge whitespace) read back as the very cells xlsxwriter's
+    own calls write: same position, value, type and number format, empty cells included (in the
+    first column, two in a row, at a row's end)."""
+    import xlsxwriter
+
+    frame = pl.DataFrame({
+        "property_id": [None, "P2", " lead", "trail ", "P5"],
+        "market_value": [1234.565, None, None, -0.5, 10.0],
+        "ltv": [0.8125, 1.0, None, 0.25, float("nan")],
+        "urgent": [True, None, False, True, False],
+        "months_delinquent": [3, 4, None, 0, 7],
+        "purchase_date": [date(2015, 1, 1), None, date(2020, 2, 29), date(2000, 1, 1), date(2026, 11, 22)],
+        "address": ["a&b", "=1+1", "x\x01y", "tab\tin", None],
+    })
+    fast = tmp_path / "fast.xlsx"
+    w = xlsx._Workbook(["Sheet"])
+    w.data_sheet("Sheet", frame)
+    w.summary_sheet([], [])
+    w.save(fast)
+
+    cells, kinds = xlsx._cell_frame(frame)
+    own = tmp_path / "own.xlsx"
+    wb = xlsxwriter.Workbook(own, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                                   "strings_to_urls": False, "nan_inf_to_errors": True})
+    formats = {k: wb.add_format({"num_format": v}) for k, v in xlsx.NUMBER_FORMATS.items()}
+    wb.add_worksheet("Summary")
+    ws = wb.add_worksheet("Sheet")
+    for c, name in enumerate(cells.columns):
+        ws.write_string(0, c, name)
+    for r, values in enumerate(cells.iter_rows(), start=1):
+        for c, (value, kind) in enumerate(zip(values, kinds)):
+            if value is None or value != value:  # NaN: the fast path's error cell, below
+                continue
+            if kind == "bool":
+                ws.write_boolean(r, c, value)
+            elif kind == "text":
+                ws.write_string(r, c, value)
+            else:
+                ws.write_number(r, c, value, formats.get(kind))
+    wb.close()
+    got, want = _cells_of(fast, "Sheet"), _cells_of(own, "Sheet")
+    got.remove((6, 3, "#NUM!", "e", xlsx.NUMBER_FORMATS["rate"]))  # never a formula (xlsxwriter: =#NUM!)
+    assert [x[:4] for x in got] == [x[:4] for x in want]
+    assert [x[4] for x in got if x[0] > 1] == [x[4] for x in want if x[0] > 1]
+    assert (2, 2, 1234.57, "n", xlsx.NUMBER_FORMATS["money"]) in got  # money to cents, after an empty cell
+    assert (4, 1, " lead", "s", "General") in got  # edge whitespace kept
