@@ -83,11 +83,12 @@ ALLOWED = {
     "dispo.cells": set(),
     "dispo.frames": set(),
     "dispo.params": set(),
+    "dispo.prefork": set(),
     "dispo.schema": {"dispo.params"},
     "dispo.engine": {"dispo.schema", "dispo.params", "dispo.errors"},
     "dispo.ingest": {"dispo.schema", "dispo.params", "dispo.errors", "dispo.cells"},
     "dispo.validate": {"dispo.schema", "dispo.params", "dispo.errors", "dispo.cells", "dispo.ingest",
-                       "dispo.frames"},
+                       "dispo.frames", "dispo.prefork"},
 }
 #: Units nothing inside dispo may import, per importer ("*": everyone).
 FORBIDDEN = {

@@ -97,6 +97,19 @@ def _quietly(fn: Callable[[], Any]) -> Callable[[], None]:
     return call
 
 
+#: Modules the evaluate and write stages import on first use (~0.3 s): imported while GX's worker
+#: process validates, when the run has one (the run waits for it then anyway).
+_OUTPUT_MODULES = ("dispo.engine", "dispo.reports.readable", "dispo.reports.html", "dispo.reports.xlsx",
+                   "xlsxwriter", "pyarrow.compute")
+
+
+def _import_for_outputs() -> None:
+    import importlib
+
+    for name in _OUTPUT_MODULES:
+        importlib.import_module(name)
+
+
 def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, reporter: Reporter,
                         timings: dict[str, float], *, chunk_rows: int | None = None):
     """Ingest then validate. Up to ``chunk_rows`` rows (default: no limit), the typed rows are
@@ -104,13 +117,18 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
     validated there (a ``StreamedValidation``, whose accepted rows are read back in batches)."""
     from dispo.ingest import ingest
     from dispo.validate import validate, validate_streamed
+    from dispo.validate import worker as gx_worker
     from dispo.validate.suite import import_gx
 
-    # Great Expectations takes seconds to import (Python bytecode, one core) while ingest is DuckDB
-    # (native, the GIL released): importing it meanwhile takes it off the run's critical path. A
-    # failed import here is retried, and reported, by validate.
-    gx_loader = threading.Thread(target=_quietly(import_gx), name="dispo-import-gx", daemon=True)
-    gx_loader.start()
+    # Great Expectations takes seconds to import (Python bytecode, one core): a small run of the
+    # command line validates in GX's worker process, which imported it on the other core meanwhile
+    # (dispo.validate.worker); otherwise it is imported in a thread while DuckDB ingests (native,
+    # the GIL released). A failed import here is retried, and reported, by validate.
+    worker = gx_worker.claim(cfg.inputs)
+    if worker is None:
+        threading.Thread(target=_quietly(import_gx), name="dispo-import-gx", daemon=True).start()
+    else:
+        worker.meanwhile = _import_for_outputs
     n_files = len(cfg.inputs)
     with timed(timings, reporter, "ingest", f"{n_files} file{'s' * (n_files != 1)}") as note:
         ingested = ingest(cfg.inputs, con, as_of=cfg.as_of, load_typed=False, options=cfg.input_options)
@@ -118,9 +136,9 @@ def ingest_and_validate(cfg: PipelineConfig, con: duckdb.DuckDBPyConnection, rep
         if not streamed:
             ingested = ingested.with_typed()
         note["detail"] = f"{ingested.rows_read:,} rows from {n_files} file{'s' * (n_files != 1)}"
-    gx_loader.join()
     with timed(timings, reporter, "validate", f"{ingested.rows_read:,} rows") as note:
-        validated = (validate_streamed if streamed else validate)(ingested, as_of=cfg.as_of)
+        validated = (validate_streamed(ingested, as_of=cfg.as_of) if streamed
+                     else validate(ingested, as_of=cfg.as_of, worker=worker))
         note["detail"] = f"{validated.rows_accepted:,} accepted, {validated.rejects.height:,} rejected"
     return ingested, validated
 
@@ -166,6 +184,9 @@ def run_pipeline(cfg: PipelineConfig, *, reporter: Reporter | None = None, chunk
 def _run_spark(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) -> RunOutcome:
     """Scale-out (docs/scale-out.md); pyspark is imported only in dispo.spark."""
     from dispo.spark import run_pipeline_spark
+    from dispo.validate import worker as gx_worker
+
+    gx_worker.discard()  # Spark validates without Great Expectations' worker process
 
     return run_pipeline_spark(cfg, reporter)
 
@@ -221,6 +242,8 @@ def _run_local(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) 
     from dispo import reports
     from dispo.ingest import WORK_DATABASE
     from dispo.reports.streamed import scratch_dir
+    from dispo.validate import worker as gx_worker
+    from dispo.validate.data_docs import staged_data_docs
 
     chunk_rows = chunk_rows_setting(chunk_rows)
     timings: dict[str, float] = {}
@@ -235,25 +258,30 @@ def _run_local(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) 
                         config_digest=reports.config_digest(cfg.canonical()))
         ingested, validated = ingest_and_validate(cfg, con, reporter, timings, chunk_rows=chunk_rows)
         rejects = validated.rejects
-        full_disk = _disk_full_is_one_line(cfg, lambda: validated.rows_accepted)
-        with full_disk, timed(timings, reporter, "evaluate", f"{validated.rows_accepted:,} rows") as note:
-            # From here DuckDB only streams the accepted rows out: its buffer pool gives the
-            # engine's batches the memory it held for validation (the rest spills to disk).
-            con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
-            chunks = evaluate_batches(cfg, validated, scratch, batch_rows(chunk_rows))
-            con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")  # its memory goes to the sorts
-            n_columns = len(chunks.results().collect_schema())
-            note["detail"] = f"{chunks.rows:,} rows × {n_columns} columns"
         failed = gate_failed(ingested.rows_read, rejects.height, cfg.max_reject_fraction)
         exit_code = EXIT_GATE if failed else EXIT_OK
-        changes = _diff_with_previous(con, cfg, run_id, chunks.results_path)
         written_to = set_directory(cfg.output_dir, failed)
-        with _disk_full_is_one_line(cfg, lambda: chunks.rows), timed(timings, reporter, "write", str(written_to)) as note:
-            summary = _summary(cfg, ingested.rows_read, chunks, rejects, timings, exit_code, run_id, started,
-                               changes, written_to)
-            summary.update(ingested.summary_notes())  # blank_rows, encodings (docs/spec.md section 2)
-            files = _write_set(cfg, written_to, chunks, rejects, summary, validated, changes, chunk_rows)
-            note["detail"] = f"{len(files)} files"
+        # Data Docs are staged from here (rendered meanwhile where GX's worker process holds the
+        # result) and swapped in once the set has committed; an error before leaves the old ones.
+        with staged_data_docs(written_to, validated.gx_result, run_name=cfg.name) as docs:
+            full_disk = _disk_full_is_one_line(cfg, lambda: validated.rows_accepted)
+            with full_disk, timed(timings, reporter, "evaluate", f"{validated.rows_accepted:,} rows") as note:
+                # From here DuckDB only streams the accepted rows out: its buffer pool gives the
+                # engine's batches the memory it held for validation (the rest spills to disk).
+                con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
+                chunks = evaluate_batches(cfg, validated, scratch, batch_rows(chunk_rows))
+                con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")  # its memory goes to the sorts
+                n_columns = len(chunks.results().collect_schema())
+                note["detail"] = f"{chunks.rows:,} rows × {n_columns} columns"
+            changes = _diff_with_previous(con, cfg, run_id, chunks.results_path)
+            with _disk_full_is_one_line(cfg, lambda: chunks.rows), timed(timings, reporter, "write", str(written_to)) as note:
+                summary = _summary(cfg, ingested.rows_read, chunks, rejects, timings, exit_code, run_id, started,
+                                   changes, written_to)
+                summary.update(ingested.summary_notes())  # blank_rows, encodings (docs/spec.md section 2)
+                if getattr(validated.gx_result, "gx_version", None):  # GX ran in its worker process
+                    summary["versions"].setdefault("great_expectations", validated.gx_result.gx_version)
+                files = _write_set(cfg, written_to, chunks, rejects, summary, docs, changes, chunk_rows)
+                note["detail"] = f"{len(files)} files"
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         store.finish_run(con, run_id=run_id, pipeline=cfg.name, as_of=cfg.as_of,
                          status="gate_failed" if failed else "ok", exit_code=exit_code, rows_read=ingested.rows_read,
@@ -265,6 +293,7 @@ def _run_local(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) 
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
+        gx_worker.close_claimed()
     return RunOutcome(
         exit_code=exit_code, output_dir=cfg.output_dir, rows_read=ingested.rows_read, rows_accepted=chunks.rows,
         rows_rejected=rejects.height, gate_failed=failed, summary=summary, rejects=rejects, files=files,
@@ -294,22 +323,21 @@ def _summary(cfg: PipelineConfig, rows_read: int, chunks: Any, rejects: pl.DataF
 
 
 def _write_set(cfg: PipelineConfig, written_to: Path, chunks: Any, rejects: pl.DataFrame, summary: dict,
-               validated: Any, changes: store.Diff | None, chunk_rows: int) -> list[Path]:
-    """The run's whole set into ``written_to``, atomically; Data Docs swap in once it committed."""
+               docs: Any, changes: store.Diff | None, chunk_rows: int) -> list[Path]:
+    """The run's whole set into ``written_to``, atomically; the staged Data Docs (``docs``) swap
+    in once it committed."""
     from dispo import reports
     from dispo.reports.readable import readable_writers
     from dispo.reports.streamed import write_run_outputs
-    from dispo.validate.data_docs import staged_data_docs
 
-    with staged_data_docs(written_to, validated.gx_result, run_name=cfg.name) as docs:
-        readable = readable_writers(
-            purpose=cfg.purpose, worklist_columns=cfg.worklist_columns, rejects=rejects, summary=summary, data_docs_href=docs.href,
-            files=reports.output_files(purpose=cfg.purpose, csv_outputs=cfg.csv_outputs),
-            diff=changes.table() if changes else store.EMPTY_DIFF)
-        return write_run_outputs(written_to, chunks=chunks, rejects=rejects, summary=summary,
-                                 extra_writers=readable, bucket_rows=max(1, batch_rows(chunk_rows) // 2),
-                                 purpose=cfg.purpose, csv_outputs=cfg.csv_outputs,
-                                 worklist_columns=cfg.worklist_columns)
+    readable = readable_writers(
+        purpose=cfg.purpose, worklist_columns=cfg.worklist_columns, rejects=rejects, summary=summary, data_docs_href=docs.href,
+        files=reports.output_files(purpose=cfg.purpose, csv_outputs=cfg.csv_outputs),
+        diff=changes.table() if changes else store.EMPTY_DIFF)
+    return write_run_outputs(written_to, chunks=chunks, rejects=rejects, summary=summary,
+                             extra_writers=readable, bucket_rows=max(1, batch_rows(chunk_rows) // 2),
+                             purpose=cfg.purpose, csv_outputs=cfg.csv_outputs,
+                             worklist_columns=cfg.worklist_columns)
 
 
 #: The engines a pipeline may name (``[pipeline] engine``, ``--engine``), each with its runner.

@@ -10,6 +10,9 @@ suite page, the validation page, GX's static files), which report.html links to.
   dropped), so a million-row run with many rejects renders in the same second as a small one. The
   counts and percentages are GX's own, untrimmed. Failing "indices" are row positions of the
   typed input (0-based); rejects.csv has every rejected row by file and row number.
+- Pages are rendered by GX's own views with Jinja's bytecode cache (:mod:`dispo.validate.docs_views`);
+  a run validated in GX's worker process (:mod:`dispo.validate.worker`) has its site rendered
+  there, while the run evaluates and writes.
 - Atomic per directory: the site is built into ``output_dir/.data_docs-new-<id>`` and only after the
   run's output set has committed is it swapped in for ``data_docs`` (two renames; the previous
   site is then removed). A failed run leaves the previous site in place; a failed docs build is
@@ -30,7 +33,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from dispo.validate.suite import SUITE_NAME, ephemeral_context, validation_suite
 
@@ -126,14 +129,29 @@ class StagedDataDocs:
 
     output_dir: Path
     staged: Path | None
+    #: Waits for a site being rendered elsewhere (GX's worker process) into ``staged``.
+    pending: Callable[[], Path] | None = None
+
+    def _settle(self) -> None:
+        """Waits for a site still being rendered; a failed rendering leaves no site."""
+        if self.pending is None:
+            return
+        wait, self.pending = self.pending, None
+        try:
+            wait()
+        except Exception as e:  # Data Docs are a convenience: never fail the run for them
+            _not_written(e, self.staged)
+            self.staged = None
 
     @property
     def href(self) -> str | None:
         """The link report.html uses (relative to output_dir), or None when there is no site."""
+        self._settle()
         return f"{DATA_DOCS_DIR}/{INDEX}" if self.staged is not None else None
 
     def commit(self) -> Path | None:
         """Swap the staged site in for ``output_dir/data_docs``; returns its index.html."""
+        self._settle()
         if self.staged is None:
             return None
         final = self.output_dir / DATA_DOCS_DIR
@@ -148,9 +166,16 @@ class StagedDataDocs:
         return final / INDEX
 
     def discard(self) -> None:
+        self._settle()
         if self.staged is not None:
             shutil.rmtree(self.staged, ignore_errors=True)
             self.staged = None
+
+
+def _not_written(e: BaseException, staged: Path | None) -> None:
+    log.warning("Data Docs not written: %s: %s", type(e).__name__, e)
+    if staged is not None:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def _remove_leftovers(output_dir: Path) -> None:
@@ -164,6 +189,8 @@ def staged_data_docs(output_dir: str | os.PathLike[str], gx_result: Any, *, run_
                      run_time: dt.datetime | None = None) -> Iterator[StagedDataDocs]:
     """Builds the site into a staging directory of ``output_dir``; on normal exit of the ``with``
     block swaps it in as ``data_docs/``, on an exception removes it (the previous site stays).
+    A result kept in GX's worker process (:class:`dispo.validate.worker.RemoteGXResult`) is rendered
+    there while the block runs; ``href``, the commit and the discard wait for it.
 
     With no ``gx_result`` or when GX fails to render, yields a site whose ``href`` is None."""
     out = Path(output_dir)
@@ -172,12 +199,15 @@ def staged_data_docs(output_dir: str | os.PathLike[str], gx_result: Any, *, run_
     docs = StagedDataDocs(out, None)
     if gx_result is not None:
         staged = out / f"{_NEW}{uuid.uuid4().hex}"
+        start = getattr(gx_result, "start_docs", None)  # a result kept in GX's worker process
         try:
-            build_data_docs(gx_result, staged, run_name=run_name, run_time=run_time)
+            if start is not None:
+                docs.pending = start(staged, run_name=run_name, run_time=run_time)
+            else:
+                build_data_docs(gx_result, staged, run_name=run_name, run_time=run_time)
             docs.staged = staged
         except Exception as e:  # Data Docs are a convenience: never fail the run for them
-            log.warning("Data Docs not written: %s: %s", type(e).__name__, e)
-            shutil.rmtree(staged, ignore_errors=True)
+            _not_written(e, staged)
     try:
         yield docs
     except BaseException:
