@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 from typing import Any
 
 _started: dict[str, tuple[Any, Any]] = {}
@@ -22,6 +23,12 @@ _started: dict[str, tuple[Any, Any]] = {}
 
 def _enter(target: str, conn: Any, parents_end: Any) -> None:
     parents_end.close()
+    # Nothing of the child reaches the parent's console, log or pipes (its answers travel over
+    # ``conn``), and Ctrl-C is the parent's to handle (it closes the pipe, which ends the child).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
     module, _, function = target.partition(":")
     getattr(importlib.import_module(module), function)(conn)
 

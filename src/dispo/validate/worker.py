@@ -22,7 +22,6 @@ raised in the run as it would be in process.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 from datetime import date, datetime
@@ -174,10 +173,6 @@ def check_remotely(worker: GXWorker | None, frame: Any, parse_failed: Any, as_of
 
 def serve(conn: Any) -> None:
     """The worker: imports GX, then answers requests until the parent closes its end."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it closes the pipe
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # nothing of the worker reaches the run's console or JSON log:
-    os.dup2(devnull, 2)  # its errors travel back over the pipe
     gx_result: Any = None
     try:
         from dispo.validate import check_frame as check_in_process
