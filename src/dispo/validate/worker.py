@@ -60,7 +60,9 @@ class GXWorker:
                 if meanwhile is not None:
                     try:
                         meanwhile()
-                    except Exception:  # noqa: BLE001 - a head start only; the run does it again
+                    except (KeyboardInterrupt, SystemExit):
+                        raise
+                    except BaseException:  # noqa: BLE001 - a head start only; the run does it again
                         pass
                 status, value = self._conn.recv()
             except (EOFError, OSError, ValueError) as e:
