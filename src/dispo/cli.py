@@ -16,11 +16,8 @@ import os  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
 
-if __name__ == "__main__" or os.path.basename(sys.argv[0]) in ("dispo", "dispo.exe"):
-    if sys.argv[1:2] == ["run"]:  # GX's worker (dispo.validate.worker), forked before any library or thread
-        from dispo import prefork  # noqa: E402
-
-        prefork.start("dispo.validate.worker:serve")
+from dispo import prefork  # noqa: E402 - `dispo run` forks GX's worker before any library or thread loads
+prefork.start_for_command(sys.argv, as_program=__name__ == "__main__")
 from datetime import date  # noqa: E402
 from enum import Enum  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -50,6 +50,17 @@ def start(target: str) -> None:
     _started[target] = (process, ours)
 
 
+#: The helper ``dispo run`` starts: Great Expectations' worker process.
+GX_WORKER = "dispo.validate.worker:serve"
+
+
+def start_for_command(argv: list[str], *, as_program: bool) -> None:
+    """Starts GX's worker for a ``dispo run`` command line: the console script, or ``python -m
+    dispo.cli`` (``as_program``); never when dispo.cli is imported by other code (tests, a notebook)."""
+    if argv[1:2] == ["run"] and (as_program or os.path.basename(argv[0]) in ("dispo", "dispo.exe")):
+        start(GX_WORKER)
+
+
 def take(target: str) -> tuple[Any, Any] | None:
     """(process, parent's end of the pipe) of the process started for ``target``, once; None if
     none was started."""

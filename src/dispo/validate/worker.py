@@ -119,8 +119,8 @@ class RemoteGXResult:
         return wait
 
 
-#: The worker's function, for :func:`dispo.prefork.start` (forked by the CLI for ``dispo run``).
-TARGET = "dispo.validate.worker:serve"
+#: The worker's function, as :mod:`dispo.prefork` starts it for ``dispo run``.
+TARGET = prefork.GX_WORKER
 
 
 def claim(inputs: Sequence[Any]) -> GXWorker | None:
