@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test bench install clean readme-check
+.PHONY: demo test bench bench-spark install clean readme-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
+
+bench-spark: $(TEST_STAMP)
+	$(BIN)/python bench/spark.py
 
 clean:
 	rm -rf reports .pytest_cache .hypothesis
