@@ -30,11 +30,18 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (VmHWM), MB."""
+    with open("/proc/self/status") as fh:
+        return next((int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:")), 0.0)
+
+
 @contextmanager
 def stage(name: str):
     t0, c0 = time.perf_counter(), _cpu()
     yield
-    print(f"{name:<12} wall {time.perf_counter() - t0:7.2f} s  cpu {_cpu() - c0:7.2f} s", flush=True)
+    print(f"{name:<12} wall {time.perf_counter() - t0:7.2f} s  cpu {_cpu() - c0:7.2f} s  "
+          f"peak {_peak_mb():6.0f} MB  load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def _config(input_path: Path, out: Path, purpose: str):

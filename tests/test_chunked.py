@@ -249,3 +249,28 @@ def test_5_5_a_row_value_only_in_a_later_batch_gives_the_whole_runs_results(tmp_
     assert "mod_rate" not in x.columns and "building_share" not in x.columns  # no row value anywhere
     for table in ("lender_worklist", "tax_outcomes"):
         assert (whole_dir / f"{table}.csv").read_bytes() == (chunked_dir / f"{table}.csv").read_bytes()
+
+
+@pytest.mark.parametrize("piece", ["tax_outcomes", "worklists", "report.xlsx"])
+def test_a_failing_writer_thread_fails_the_run_and_keeps_the_previous_outputs(portfolio, tmp_path, monkeypatch, piece):
+    """tax_outcomes (a thread beside the worklists), the worklists (the runner's thread, while
+    tax_outcomes is written) and report.xlsx (a thread of its own) fail a run alike: their error
+    reaches the caller, the previous set stays byte for byte, no staging or scratch is left."""
+    import dispo.reports.streamed as streamed
+    import dispo.reports.xlsx as xlsx
+
+    out = tmp_path / "out"
+    _run(portfolio, out, chunk_rows=CHUNK, csv_outputs="worklists")
+    files = lambda: {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.suffix != ".duckdb"}  # noqa: E731
+    before = files()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError(f"{piece} failed")
+
+    module, name = {"tax_outcomes": (streamed, "_write_tax_outcomes"), "worklists": (streamed, "_write_worklists"),
+                    "report.xlsx": (xlsx, "write_xlsx")}[piece]
+    monkeypatch.setattr(module, name, fail)
+    with pytest.raises(RuntimeError, match=f"^{piece} failed$"):
+        _run(portfolio, out, chunk_rows=CHUNK, csv_outputs="all")
+    assert files() == before
+    assert [p.name for p in out.iterdir() if p.is_dir()] == ["data_docs"]

@@ -236,20 +236,26 @@ def _non_empty(frames: Iterable[pl.DataFrame], empty: pl.DataFrame) -> Iterator[
         yield empty
 
 
-def _in_background(out: OutputSet, writers: Iterable[Callable[[OutputSet], None]]) -> Future[None]:
-    """Calls ``writers`` one after the other in a thread; the future holds the first error. The
-    set waits for it before its commit (``result()``), and an error there rolls the set back."""
+def _in_background(out: OutputSet, writers: Iterable[Callable[[OutputSet], None]]) -> list[Future[None]]:
+    """Calls each of ``writers`` in a thread of its own; each future holds its writer's error. The
+    set waits for all of them before its commit (:func:`_finish`), and an error there rolls the set
+    back."""
     writers = list(writers)
-
-    def run() -> None:
-        for writer in writers:
-            writer(out)
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-reports")
+    if not writers:
+        return []
+    pool = ThreadPoolExecutor(max_workers=len(writers), thread_name_prefix="dispo-write")
     try:
-        return pool.submit(run)
+        return [pool.submit(writer, out) for writer in writers]
     finally:
         pool.shutdown(wait=False)
+
+
+def _finish(futures: Sequence[Future[None]]) -> None:
+    """Waits for every background writer (none is left writing into a staging directory being
+    removed), then raises the first error among them, if any."""
+    wait(futures)
+    for future in futures:
+        future.result()
 
 
 def _stream_results_csv(out: OutputSet, results_path: Path) -> None:
@@ -334,20 +340,22 @@ def write_run_outputs(
                 _stream_results_csv(out, results_path)
             keys = pl.read_parquet(results_path, glob=False, columns=key_columns)
             by_pid = _pid_positions(keys)
-            _write_worklists(out, results_path, res_schema, keys, lists, worklist_columns, sort_dir, bucket_rows,
-                             files)
-            del keys
-            # The readable reports (report.xlsx: every worklist row) need only what is staged by
-            # now: they are written in a thread while tax_outcomes is sorted (both mostly native
-            # code that releases the GIL: Polars, zlib, pyarrow).
-            readable = _in_background(out, extra_writers)
+            # Written in threads, as soon as what they read is staged (Polars, pyarrow, zlib/isal
+            # release the GIL): tax_outcomes (the chunks' tax rows) beside the worklists; then
+            # report.xlsx, report.html and diff.csv (the staged worklists) each in its own.
+            background = _in_background(out, [lambda o: _write_tax_outcomes(
+                o, chunks, by_pid, sort_dir, bucket_rows, csv="tax_outcomes.csv" in files)])
             try:
-                _write_tax_outcomes(out, chunks, by_pid, sort_dir, bucket_rows, csv="tax_outcomes.csv" in files)
+                _write_worklists(out, results_path, res_schema, keys, lists, worklist_columns, sort_dir, bucket_rows,
+                                 files)
+                del keys
+                background += _in_background(out, extra_writers)
                 write_table(out, "rejects", rejects_table, csv="rejects.csv" in files)
                 out.write_json("summary.json", dict(summary))
-            finally:
-                wait([readable])  # never leave it writing into a staging directory being removed
-            readable.result()  # its error, if any, fails the set
+            except BaseException:
+                wait(background)  # none left writing into the staging directory being removed
+                raise
+            _finish(background)
     finally:
         shutil.rmtree(sort_dir, ignore_errors=True)
     return [out.output_dir / name for name in out.committed]
