@@ -48,6 +48,7 @@ class GXWorker:
         self.process = process
         self._conn = conn
         self._lock = threading.Lock()
+        self._answered = False  # until its first answer the worker may still be importing GX
         #: Called (in this thread) while the worker validates: the run's own work meanwhile.
         self.meanwhile: Callable[[], None] | None = None
 
@@ -66,6 +67,7 @@ class GXWorker:
                     except BaseException:  # noqa: BLE001 - a head start only; the run does it again
                         pass
                 status, value = self._conn.recv()
+                self._answered = True
             except (EOFError, OSError, ValueError) as e:
                 raise WorkerGone(f"Great Expectations' worker process ended ({type(e).__name__})") from None
         if status == "unavailable":
@@ -76,13 +78,16 @@ class GXWorker:
         return value
 
     def close(self) -> None:
-        """Asks the worker to end and reaps it (terminated if it does not end within a second)."""
+        """Asks the worker to end and reaps it: one that never answered (a run that stopped before
+        validating) is terminated at once, one that does not end within a second too."""
         with self._lock:
             try:
                 self._conn.send(None)
             except (OSError, ValueError):
                 pass
             self._conn.close()
+        if not self._answered:
+            self.process.terminate()
         self.process.join(timeout=1)
         if self.process.is_alive():
             self.process.terminate()
