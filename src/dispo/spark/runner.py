@@ -9,11 +9,11 @@ Stages (reported like the local runner's):
 2. **evaluate**: one ``mapInArrow`` over all records runs, per partition, the ingest's parse SQL,
    the row-level checks and the engine (:mod:`dispo.spark.partition`); the evaluated rows are
    checkpointed as Parquet in a work directory inside ``output_dir``.
-3. **validate**: the cross-row check in Spark: a ``groupBy`` of property_id finds the duplicated
-   ids, every copy gets the reason with the count (a broadcast join, so the wide rows are not
-   shuffled); accepted rows are written by Spark as ``results.parquet/`` (Parquet parts, each sorted by
-   file and row), the rejects are sorted by (source_file, row_number) and collected; rows read =
-   accepted + rejected is checked against the ingest's count.
+3. **validate**: one aggregate pass (:func:`run_facts`: a ``groupBy`` of property_id) gives the
+   duplicated ids, the blank rows per file and the run's SPEC 5.5 decision; every copy of a duplicated
+   id gets the reason with the count (a broadcast join: the wide rows are not shuffled); accepted rows
+   are written by Spark as ``results.parquet/`` (Parquet parts, each sorted by file and row), the
+   rejects sorted by (source_file, row_number) and collected; rows read = accepted + rejected.
 4. **write**: the driver ranks the worklists (narrow, docs/spec.md section 7) from the results it holds,
    reshapes tax_outcomes with the local code and writes every table and summary.json through
    :func:`dispo.reports.write_outputs` (one atomic set; output_dir/failed for a gate-failed run). ``results.parquet/`` replaces the previous one right
