@@ -164,15 +164,19 @@ def evaluate_batches(cfg: PipelineConfig, validated: Any, scratch: Path, rows: i
     written to ``scratch`` (``reports.streamed.ChunkWriter``): a run of any size takes this path."""
     from dispo.reports.streamed import ChunkWriter
 
-    chunks = ChunkWriter(scratch)
     # SPEC 5.5: the per-row assumption columns without a row value, decided once for the run
     given = engine.row_value_columns(validated.empty_batch().columns)
     without = engine.without_row_value(validated.non_null_counts(given), validated.rows_accepted, cfg.defaults)
-    for batch in _engine_batches(validated, rows):
-        wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
-                                    cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
-        chunks.add(engine.results_frame(wide, batch, without), wide)
-        del wide, batch
+    chunks = ChunkWriter(scratch)  # writes batch i in a thread while batch i + 1 is evaluated
+    try:
+        for batch in _engine_batches(validated, rows):
+            wide = engine.evaluate_wide(batch, as_of=cfg.as_of, assumptions=cfg.assumptions,
+                                        cfg_defaults=cfg.defaults, columns=engine.OUTPUT_COLUMNS).collect()
+            chunks.add(engine.results_frame(wide, batch, without), wide)
+            del wide, batch
+    except BaseException:
+        chunks.abandon()
+        raise
     chunks.close()
     return chunks
 

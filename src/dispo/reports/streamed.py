@@ -88,7 +88,12 @@ def tax_outcome_rows(wide: pl.DataFrame, first_row: int = 0) -> pl.DataFrame:
 
 class ChunkWriter:
     """Collects a chunked run's results (``results.parquet``, input order) and tax outcome rows in
-    ``scratch``, one batch at a time."""
+    ``scratch``, one batch at a time.
+
+    A batch is encoded and written in a background thread while the caller evaluates the next one
+    (pyarrow's encoder and compressor release the GIL): at most one batch waits to be written, so
+    the overlap costs one batch of memory. A write that failed raises in the caller at the next
+    :meth:`add` or at :meth:`close`; :meth:`abandon` waits for the thread after any error."""
 
     def __init__(self, scratch: Path):
         self.scratch = scratch
@@ -99,27 +104,56 @@ class ChunkWriter:
         self._writer: pq.ParquetWriter | None = None
         self._schema: pl.Schema | None = None
         self._parts = 0
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-chunk-writer")
+        self._pending: Future | None = None
 
     def add(self, results: pl.DataFrame, wide: pl.DataFrame) -> None:
         if self._schema is None:
             self._schema = results.schema
         elif results.schema != self._schema:  # pragma: no cover - the engine's types do not vary
             raise RuntimeError(f"results of a batch changed type: {results.schema} != {self._schema}")
+        tax = tax_outcome_rows(wide, self.rows)  # narrow: the wide frame is not kept for the thread
+        self._wait()
+        self._pending = self._thread.submit(self._write, results, tax, self._parts)
+        self._parts += 1
+        self.rows += results.height
+
+    def _write(self, results: pl.DataFrame, tax: pl.DataFrame, part: int) -> None:
         table = results.to_arrow()
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.results_path, table.schema, **PARQUET_OPTIONS)
         self._writer.write_table(table)
-        tax_outcome_rows(wide, self.rows).write_parquet(self.tax_dir / f"part-{self._parts:05d}.parquet",
-                                             compression="lz4", statistics=False)
-        self._parts += 1
-        self.rows += results.height
+        tax.write_parquet(self.tax_dir / f"part-{part:05d}.parquet", compression="lz4", statistics=False)
+
+    def _wait(self) -> None:
+        """Waits for the batch being written; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> None:
         """Finishes the files (a run adds at least one batch, empty when no row was accepted: the
         files then have the engine's types)."""
+        try:
+            self._wait()
+        finally:
+            self._thread.shutdown(wait=True)
         if self._writer is None:
             raise RuntimeError("ChunkWriter.close: no batch was added")
         self._writer.close()
+
+    def abandon(self) -> None:
+        """After an error: waits for the writing thread (its own error, if any, is dropped: the
+        caller's is reported) and closes the file, so the scratch directory can go."""
+        if self._pending is not None:
+            wait([self._pending])
+            self._pending = None
+        self._thread.shutdown(wait=True)
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - a half-written scratch file, removed by the caller
+                pass
 
     def results(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.results_path)
