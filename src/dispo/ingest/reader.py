@@ -42,6 +42,7 @@ import os
 import re
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -427,8 +428,10 @@ def _pos(i: int) -> str:
     return f"c{i}"
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: str, scan: str, bad: str,
-               skip: str) -> Staged:
+def _read_csv_good_rows(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: str,
+                       scan: str) -> pl.DataFrame:
+    """DuckDB reads the file's good rows into ``good`` (all text, file order); returns its
+    rejected records (:func:`_csv_rejects`)."""
     # Positional names inside the temp tables: a user column named ``rowid`` would otherwise hide
     # DuckDB's row id, which numbers the rows; user names come back in the select below.
     columns = "{" + ", ".join(f"{lit(_pos(i))}: 'VARCHAR'" for i in range(len(source.columns))) + "}"
@@ -443,8 +446,17 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: s
         if _STRICT_GAVE_UP in str(exc) and not source.shown_as:
             raise _StrictParserGaveUp() from None
         raise DispoError(f"{source.where}: cannot read as CSV: {one_line(exc)}") from None
-    rejects = _csv_rejects(con, rej, source)
-    blanks = _blank_rows(source.path)
+    return _csv_rejects(con, rej, source)
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, good: str, rej: str, scan: str, bad: str,
+               skip: str) -> Staged:
+    # The blank-line search (a byte search over the file, Python holding the GIL) runs while DuckDB
+    # reads the file (native, the GIL released): off the ingest's critical path.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispo-blank-lines") as pool:
+        blank_search = pool.submit(_blank_rows, source.path)
+        rejects = _read_csv_good_rows(con, source, good, rej, scan)
+        blanks = blank_search.result()
     n_good = con.sql(f"SELECT count(*) FROM {good}").fetchall()[0][0]
     src, rn = schema.LINEAGE_COLUMNS
     skipped = sorted(set(rejects[rn].to_list()) | set(blanks))

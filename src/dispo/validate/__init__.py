@@ -135,8 +135,11 @@ def gx_frame(typed: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 #: Cells (rows × columns) GX gets in one batch. GX filters the whole batch frame once per
 #: expectation (``df[df[column].notnull()]``), so a wide frame costs expectations × columns: a
-#: small input is one batch (the whole suite at once), a large one is checked a column at a time.
-GX_BATCH_CELLS = 2_000_000
+#: small input is one batch (the whole suite at once), a large one is checked a few columns at a
+#: time. Each batch also costs GX a fixed ~0.1 s (suite, validator, metric graph): at 1M rows, 6M
+#: cells (6 columns, 14 batches) took 5.4 s CPU where 2M (2 columns, 42 batches) took 5.9-6.4 s
+#: and 20M 9.7 s (bench/README.md, issue 17).
+GX_BATCH_CELLS = 6_000_000
 
 
 def gx_groups() -> list[tuple[str, list[Any]]]:
