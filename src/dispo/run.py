@@ -37,6 +37,10 @@ CHUNK_ROWS = 250_000
 DUCKDB_MEMORY_LIMIT = "2GB"
 #: DuckDB's memory limit in a chunked run once validation is done (the rows are only read out).
 DUCKDB_STREAMING_MEMORY_LIMIT = "512MB"
+#: ... and while the engine runs: the accepted rows are read a batch at a time (the rest of the
+#: typed table spills), which makes room for the batch of results written in a thread meanwhile
+#: (1M rows: evaluate's peak 2.8-3.0 GB with the writer thread at 256 MB, as without it at 512 MB).
+DUCKDB_EVALUATE_MEMORY_LIMIT = "256MB"
 
 
 def chunk_rows_setting(chunk_rows: int | None = None) -> int:
@@ -277,9 +281,10 @@ def _run_local(cfg: PipelineConfig, reporter: Reporter, chunk_rows: int | None) 
             with full_disk, timed(timings, reporter, "evaluate", f"{validated.rows_accepted:,} rows") as note:
                 # From here DuckDB only streams the accepted rows out: its buffer pool gives the
                 # engine's batches the memory it held for validation (the rest spills to disk).
-                con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
+                con.execute(f"SET memory_limit = '{DUCKDB_EVALUATE_MEMORY_LIMIT}'")
                 chunks = evaluate_batches(cfg, validated, scratch, batch_rows(chunk_rows))
                 con.execute(f"DETACH DATABASE IF EXISTS {WORK_DATABASE}")  # its memory goes to the sorts
+                con.execute(f"SET memory_limit = '{DUCKDB_STREAMING_MEMORY_LIMIT}'")
                 n_columns = len(chunks.results().collect_schema())
                 note["detail"] = f"{chunks.rows:,} rows × {n_columns} columns"
             changes = _diff_with_previous(con, cfg, run_id, chunks.results_path)

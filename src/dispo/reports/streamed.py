@@ -94,9 +94,9 @@ class ChunkWriter:
     """Collects a chunked run's results (``results.parquet``, input order) and tax outcome rows in
     ``scratch``, one batch at a time.
 
-    A batch is encoded and written in a background thread while the caller evaluates the next one
-    (pyarrow's encoder and compressor release the GIL): at most one batch waits to be written, so
-    the overlap costs one batch of memory. A write that failed raises in the caller at the next
+    A batch's results are encoded and written in a background thread while the caller evaluates
+    the next one (pyarrow's encoder and compressor release the GIL): at most one batch waits to be
+    written, so the overlap costs one batch of results in memory. A write that failed raises in the caller at the next
     :meth:`add` or at :meth:`close`; :meth:`abandon` waits for the thread after any error."""
 
     def __init__(self, scratch: Path):
@@ -116,18 +116,20 @@ class ChunkWriter:
             self._schema = results.schema
         elif results.schema != self._schema:  # pragma: no cover - the engine's types do not vary
             raise RuntimeError(f"results of a batch changed type: {results.schema} != {self._schema}")
-        tax = tax_outcome_rows(wide, self.rows)  # narrow: the wide frame is not kept for the thread
+        # The tax outcome rows (4 a property) are written here, by Polars on both cores: only the
+        # results wait for the thread, which keeps the overlap's memory to one batch of results.
+        tax_outcome_rows(wide, self.rows).write_parquet(self.tax_dir / f"part-{self._parts:05d}.parquet",
+                                                        compression="lz4", statistics=False)
         self._wait()
-        self._pending = self._thread.submit(self._write, results, tax, self._parts)
+        self._pending = self._thread.submit(self._write, results)
         self._parts += 1
         self.rows += results.height
 
-    def _write(self, results: pl.DataFrame, tax: pl.DataFrame, part: int) -> None:
+    def _write(self, results: pl.DataFrame) -> None:
         table = results.to_arrow()
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.results_path, table.schema, **PARQUET_OPTIONS)
         self._writer.write_table(table)
-        tax.write_parquet(self.tax_dir / f"part-{part:05d}.parquet", compression="lz4", statistics=False)
 
     def _wait(self) -> None:
         """Waits for the batch being written; its error, if any, is raised here."""
