@@ -53,30 +53,41 @@ def test_every_accepted_row_is_written_once_in_input_order(portfolio, tmp_path):
     assert set(tax["property_id"].to_list()) == set(expected)
 
 
-@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"),
-                                   OSError(errno.EDQUOT, "Disk quota exceeded")])
-def test_a_failed_background_write_is_one_line_and_keeps_the_previous_outputs(portfolio, tmp_path, monkeypatch, error):
+@pytest.mark.parametrize("error, failing", [(OSError(errno.ENOSPC, "No space left on device"), "third"),
+                                            (OSError(errno.EDQUOT, "Disk quota exceeded"), "third"),
+                                            (OSError(errno.ENOSPC, "No space left on device"), "last")])
+def test_a_failed_background_write_is_one_line_and_keeps_the_previous_outputs(portfolio, tmp_path, monkeypatch,
+                                                                                error, failing):
     shutil.copy(portfolio / "in.csv", tmp_path / "in.csv")
     cfg = _cfg(tmp_path)
-    run_pipeline(cfg, chunk_rows=CHUNK)
-    before = _snapshot(tmp_path / "out")
     written = []
     real_write = pq.ParquetWriter.write_table
 
-    def third_batch_fails(self, table, *args, **kwargs):
+    def counted(self, table, *args, **kwargs):
         written.append(table.num_rows)
-        if len(written) == 3:
+        return real_write(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", counted)
+    run_pipeline(cfg, chunk_rows=CHUNK)
+    batches, fail_at = len(written), 3 if failing == "third" else len(written)
+    assert batches >= 4
+    before = _snapshot(tmp_path / "out")
+    written.clear()
+
+    def one_batch_fails(self, table, *args, **kwargs):
+        written.append(table.num_rows)
+        if len(written) == fail_at:  # the last batch's error is raised by ChunkWriter.close
             raise error
         return real_write(self, table, *args, **kwargs)
 
-    monkeypatch.setattr(pq.ParquetWriter, "write_table", third_batch_fails)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", one_batch_fails)
     with pytest.raises(DispoError) as caught:
         run_pipeline(cfg, chunk_rows=CHUNK)
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(f"{tmp_path / 'out'}: the disk is full")
     assert "previous outputs are in place" in message
-    assert len(written) == 3  # the run stopped at the failed batch
+    assert len(written) == fail_at  # the run stopped at the failed batch
     assert _snapshot(tmp_path / "out") == before
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith((".staging", ".dispo-chunks"))]
 

@@ -142,8 +142,10 @@ class ChunkWriter:
         files then have the engine's types)."""
         try:
             self._wait()
-        finally:
-            self._thread.shutdown(wait=True)
+        except BaseException:
+            self.abandon()
+            raise
+        self._thread.shutdown(wait=True)
         if self._writer is None:
             raise RuntimeError("ChunkWriter.close: no batch was added")
         self._writer.close()
