@@ -100,3 +100,19 @@ def test_summary_without_config_or_frames():
     s = sm.summary(rows_read=0, results=None, rejects=None, as_of=date(2026, 1, 1))
     assert s["config_digest"] is None and s["rows"]["conservation_ok"] is True
     assert s["totals"] == {"money": {}, "counts": {}}
+
+
+def test_money_total_on_half_a_cent_is_the_same_in_any_row_order():
+    # Found by the Spark parity test: the sample's short_sale_cod_taxable sums to exactly
+    # 31,752,585.375; summed as floats in another order it came to ...374999996 and rounded to .37.
+    # These values sum exactly to 31,752,585.375; as floats, the order decides what 1e16 swallows.
+    values = [1e16, 0.125, -1e16, 31752585.0, 0.25]
+    want = 31752585.38  # 31,752,585.375 rounded half away from zero (section 7: cents)
+    for order in ([0, 1, 2, 3, 4], [1, 0, 2, 4, 3], [3, 4, 1, 0, 2], [0, 2, 4, 1, 3]):
+        frame = pl.DataFrame({"short_sale_cod_taxable": [values[i] for i in order]})
+        assert sm.totals(frame)["money"]["short_sale_cod_taxable"] == want, order
+
+
+def test_money_total_with_a_non_finite_value_is_null():
+    frame = pl.DataFrame({"short_sale_cod_taxable": [1.0, float("inf")]})
+    assert sm.totals(frame)["money"]["short_sale_cod_taxable"] is None

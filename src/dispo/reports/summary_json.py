@@ -133,14 +133,19 @@ def reason_counts(rejects: pl.DataFrame | None) -> dict[str, Any]:
     return {"total": reasons.height, "by_column": counted("column"), "by_reason": counted("kind")}
 
 
+#: Scale of the exact sum of a money total: a float sum depends on the order and chunking of its
+#: rows (a run processed whole, in batches or on Spark partitions), and a total that lands on half
+#: a cent rounded one way or the other; each row as a decimal of this scale sums exactly, in any order.
+TOTAL_SUM_SCALE = 6
+
+
 def _money_total(df: pl.DataFrame, column: str) -> float | None:
-    # One contiguous array: a float sum depends on how the column is split in chunks, which
-    # depends on how the frame was made (one frame, or batches of a chunked run read back).
-    s = df.select(pl.col(column).filter(pl.col(column).is_not_null())).rechunk()
-    if s.height == 0:
+    values = pl.col(column).filter(pl.col(column).is_not_null())
+    finite, count = df.select(values.is_finite().all().alias("finite"), values.len().alias("count")).row(0)
+    if count == 0 or not finite:
         return None
-    value = s.select(round_money(pl.col(column).sum())).item()
-    return value if value is not None and math.isfinite(value) else None
+    exact = values.cast(pl.Decimal(38, TOTAL_SUM_SCALE)).sum().cast(pl.Float64)
+    return df.select(round_money(exact)).item()
 
 
 def totals(results: pl.DataFrame | None) -> dict[str, Any]:
