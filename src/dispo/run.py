@@ -56,9 +56,10 @@ def chunk_rows_setting(chunk_rows: int | None = None) -> int:
 
 
 #: Rows evaluated at once in a chunked run, and rows per bucket of its external sort: the engine's
-#: wide frame holds ~300 columns (~2.4 GB a million rows), so half a million keeps a 10M-row run
-#: under 8 GB with DuckDB's share (bench/README.md).
-BATCH_ROWS = 500_000
+#: wide frame holds ~300 columns (~2.4 GB a million rows), and a batch of results waits for the
+#: writer thread while the next is evaluated. Measured at 1M rows (Parquet input, bench/README.md):
+#: batches of 250,000 peaked at 3,097 MB in evaluate, 200,000 at 2,746 MB, same evaluate time.
+BATCH_ROWS = 200_000
 
 
 def batch_rows(chunk_rows: int) -> int:
